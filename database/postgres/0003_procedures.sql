@@ -1,0 +1,475 @@
+-- 0003: the seed's five procedures as PL/pgSQL functions, and the procedures every other store
+-- method calls (the SQL Server engine calls procedures only, so both engines keep the same list).
+-- Twin of database/mssql/0003_procedures.sql.
+--
+-- Errors raised here carry our own SQLSTATEs, mapped once in packages/db/src/errors.ts:
+--   CP400 invalid input, CP404 not found, CP409 conflict / wrong state, CP413 request cap exceeded,
+--   CP422 idempotency key reused with another request, CP423 generation request held by a worker.
+
+-- ---------------------------------------------------------------------------------------------
+-- campaigns
+
+CREATE OR REPLACE FUNCTION sp_CreateCampaign(
+    p_CampaignId text, p_Name text, p_Description text, p_StartDate timestamptz, p_EndDate timestamptz,
+    p_DiscountPercentage numeric, p_DiscountAmount numeric, p_MaxRedemptionsPerUser int,
+    p_MaxTotalRedemptions int, p_IsActive boolean, p_CreatedBy text)
+RETURNS SETOF Campaigns LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM Campaigns WHERE CampaignId = p_CampaignId) THEN
+        RAISE EXCEPTION 'campaign % exists already', p_CampaignId USING ERRCODE = 'CP409';
+    END IF;
+    INSERT INTO Campaigns (CampaignId, Name, Description, StartDate, EndDate, DiscountPercentage,
+                           DiscountAmount, MaxRedemptionsPerUser, MaxTotalRedemptions, IsActive, CreatedBy)
+    VALUES (p_CampaignId, p_Name, p_Description, p_StartDate, p_EndDate, p_DiscountPercentage,
+            p_DiscountAmount, p_MaxRedemptionsPerUser, p_MaxTotalRedemptions, coalesce(p_IsActive, true), p_CreatedBy);
+    -- 16 counter slots; with a total limit, the cap is split into budgets whose sum is the cap.
+    INSERT INTO CampaignCounterSlots (CampaignId, Slot, Redemptions, Budget)
+    SELECT p_CampaignId, g, 0,
+           CASE WHEN p_MaxTotalRedemptions IS NULL THEN NULL
+                ELSE p_MaxTotalRedemptions / 16 + CASE WHEN g < p_MaxTotalRedemptions % 16 THEN 1 ELSE 0 END
+           END
+    FROM generate_series(0, 15) g;
+    RETURN QUERY SELECT * FROM Campaigns WHERE CampaignId = p_CampaignId;
+END $$;
+
+CREATE OR REPLACE FUNCTION sp_GetCampaign(p_CampaignId text)
+RETURNS TABLE (CampaignId varchar, Name varchar, Description varchar, StartDate timestamptz, EndDate timestamptz,
+               DiscountPercentage numeric, DiscountAmount numeric, MaxRedemptionsPerUser int,
+               MaxTotalRedemptions int, CurrentRedemptions int, IsActive boolean, CreatedAt timestamptz,
+               UpdatedAt timestamptz, CreatedBy varchar)
+LANGUAGE sql STABLE AS $$
+    SELECT c.CampaignId, c.Name, c.Description, c.StartDate, c.EndDate, c.DiscountPercentage, c.DiscountAmount,
+           c.MaxRedemptionsPerUser, c.MaxTotalRedemptions,
+           (SELECT coalesce(sum(s.Redemptions), 0)::int FROM CampaignCounterSlots s WHERE s.CampaignId = c.CampaignId),
+           c.IsActive, c.CreatedAt, c.UpdatedAt, c.CreatedBy
+    FROM Campaigns c WHERE c.CampaignId = p_CampaignId
+$$;
+
+CREATE OR REPLACE FUNCTION sp_GetActiveCampaigns()
+RETURNS SETOF vw_ActiveCampaigns LANGUAGE sql STABLE AS $$
+    SELECT * FROM vw_ActiveCampaigns ORDER BY CampaignId
+$$;
+
+CREATE OR REPLACE FUNCTION sp_GetRedemptionStats(p_CampaignId text)
+RETURNS SETOF vw_RedemptionStats LANGUAGE sql STABLE AS $$
+    SELECT * FROM vw_RedemptionStats WHERE CampaignId = p_CampaignId
+$$;
+
+-- Copies the live count (sum of slots) into the seed's Campaigns.CurrentRedemptions column.
+CREATE OR REPLACE FUNCTION sp_SyncCampaignCounters(p_CampaignId text)
+RETURNS int LANGUAGE sql AS $$
+    UPDATE Campaigns c
+    SET CurrentRedemptions = k.CurrentRedemptions, UpdatedAt = now()
+    FROM vw_CampaignCounters k
+    WHERE k.CampaignId = c.CampaignId AND (p_CampaignId IS NULL OR c.CampaignId = p_CampaignId)
+    RETURNING c.CurrentRedemptions
+$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- coupons: checks shared by redeem and validate
+
+-- The seed's checks 1-6 in order (exists, campaign active, not redeemed, not expired, assigned user,
+-- per-user limit); with p_CheckTotal also check 7 (total limit) read-only. Returns NULL reason when
+-- every check passes. Redeem takes the coupon's row lock before calling it.
+CREATE OR REPLACE FUNCTION fn_CheckRedemption(p_Code text, p_UserId text, p_CheckTotal boolean,
+    OUT reason text, OUT couponid bigint, OUT campaignid varchar,
+    OUT discountpercentage numeric, OUT discountamount numeric,
+    OUT maxperuser int, OUT maxtotal int)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_coupon Coupons%ROWTYPE;
+    v_campaign Campaigns%ROWTYPE;
+    v_count int;
+BEGIN
+    SELECT * INTO v_coupon FROM Coupons WHERE CouponCode = p_Code;
+    IF NOT FOUND THEN reason := 'COUPON_NOT_FOUND'; RETURN; END IF;
+    couponid := v_coupon.CouponId;
+    campaignid := v_coupon.CampaignId;
+    SELECT * INTO v_campaign FROM Campaigns WHERE Campaigns.CampaignId = v_coupon.CampaignId;
+    discountpercentage := v_campaign.DiscountPercentage;
+    discountamount := v_campaign.DiscountAmount;
+    maxperuser := v_campaign.MaxRedemptionsPerUser;
+    maxtotal := v_campaign.MaxTotalRedemptions;
+    IF NOT v_campaign.IsActive OR now() < v_campaign.StartDate OR now() > v_campaign.EndDate THEN
+        reason := 'CAMPAIGN_INACTIVE'; RETURN;
+    END IF;
+    IF v_coupon.IsRedeemed THEN reason := 'ALREADY_REDEEMED'; RETURN; END IF;
+    IF v_coupon.ExpiresAt IS NOT NULL AND v_coupon.ExpiresAt <= now() THEN reason := 'COUPON_EXPIRED'; RETURN; END IF;
+    IF v_coupon.AssignedTo IS NOT NULL AND v_coupon.AssignedTo <> p_UserId THEN
+        reason := 'NOT_ASSIGNED_TO_USER'; RETURN;
+    END IF;
+    IF maxperuser IS NOT NULL THEN
+        SELECT u.RedemptionCount INTO v_count FROM UserRedemptions u
+        WHERE u.UserId = p_UserId AND u.CampaignId = v_coupon.CampaignId;
+        IF coalesce(v_count, 0) >= maxperuser THEN reason := 'USER_LIMIT_REACHED'; RETURN; END IF;
+    END IF;
+    IF p_CheckTotal AND maxtotal IS NOT NULL THEN
+        SELECT coalesce(sum(s.Redemptions), 0) INTO v_count FROM CampaignCounterSlots s
+        WHERE s.CampaignId = v_coupon.CampaignId;
+        IF v_count >= maxtotal THEN reason := 'CAMPAIGN_LIMIT_REACHED'; RETURN; END IF;
+    END IF;
+END $$;
+
+CREATE OR REPLACE FUNCTION fn_CheckInput(p_Code text, p_UserId text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF p_Code IS NULL OR length(btrim(p_Code)) = 0 THEN
+        RAISE EXCEPTION 'code must be a non-empty string' USING ERRCODE = 'CP400';
+    END IF;
+    IF p_UserId IS NULL OR length(btrim(p_UserId)) = 0 OR length(p_UserId) > 100 THEN
+        RAISE EXCEPTION 'userId must be a non-empty string of at most 100 characters' USING ERRCODE = 'CP400';
+    END IF;
+END $$;
+
+-- Takes one unit of the campaign's total budget on the coupon's slot. When that slot's budget is
+-- spent, locks all 16 slots (always in slot order, so two rebalancers cannot deadlock), and either
+-- refuses (cap reached) or spreads what is left of the cap over the slots, favouring this one.
+-- Invariant: the budgets always add up to the cap and no slot passes its budget, so the sum of
+-- Redemptions never passes MaxTotalRedemptions, whatever the concurrency.
+CREATE OR REPLACE FUNCTION fn_TakeCampaignUnit(p_CampaignId text, p_Slot int, p_Cap int)
+RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+    v_total int;
+    v_left int;
+BEGIN
+    UPDATE CampaignCounterSlots SET Redemptions = Redemptions + 1
+    WHERE CampaignId = p_CampaignId AND Slot = p_Slot AND (Budget IS NULL OR Redemptions < Budget);
+    IF FOUND THEN RETURN true; END IF;
+    IF p_Cap IS NULL THEN
+        RAISE EXCEPTION 'counter slot %/% of campaign % is missing', p_Slot, 16, p_CampaignId USING ERRCODE = 'XX000';
+    END IF;
+    PERFORM 1 FROM CampaignCounterSlots WHERE CampaignId = p_CampaignId ORDER BY Slot FOR UPDATE;
+    SELECT sum(Redemptions) INTO v_total FROM CampaignCounterSlots WHERE CampaignId = p_CampaignId;
+    IF v_total IS NULL THEN
+        RAISE EXCEPTION 'counter slots of campaign % are missing', p_CampaignId USING ERRCODE = 'XX000';
+    END IF;
+    v_left := p_Cap - v_total;
+    IF v_left <= 0 THEN RETURN false; END IF;
+    UPDATE CampaignCounterSlots
+    SET Budget = Redemptions + v_left / 16 + CASE WHEN (Slot - p_Slot + 16) % 16 < v_left % 16 THEN 1 ELSE 0 END
+    WHERE CampaignId = p_CampaignId;
+    UPDATE CampaignCounterSlots SET Redemptions = Redemptions + 1
+    WHERE CampaignId = p_CampaignId AND Slot = p_Slot;
+    RETURN true;
+END $$;
+
+-- ---------------------------------------------------------------------------------------------
+-- sp_RedeemCoupon: one call, one transaction, the seed's check order. Every attempt, accepted or
+-- refused, is written to RedemptionHistory; a refusal changes nothing else. Lock order is always
+-- idempotency key -> coupon -> one counter slot (or all, in order) -> the user's counter row, so
+-- concurrent redemptions cannot deadlock. Returns a JSON document (also what an idempotent replay
+-- returns).
+CREATE OR REPLACE FUNCTION sp_RedeemCoupon(
+    p_CouponCode text, p_UserId text, p_IpAddress text DEFAULT NULL, p_UserAgent text DEFAULT NULL,
+    p_IdempotencyKey text DEFAULT NULL, p_RequestHash text DEFAULT NULL)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+    v_code text := upper(btrim(p_CouponCode));
+    v_check record;
+    v_reason text;
+    v_result jsonb;
+    v_stored IdempotencyKeys%ROWTYPE;
+    v_count int;
+BEGIN
+    PERFORM fn_CheckInput(p_CouponCode, p_UserId);
+    IF p_IdempotencyKey IS NOT NULL THEN
+        -- A concurrent call with the same key waits here for the first one to commit.
+        INSERT INTO IdempotencyKeys (IdempotencyKey, RequestHash, Response)
+        VALUES (p_IdempotencyKey, coalesce(p_RequestHash, ''), '{}'::jsonb)
+        ON CONFLICT (IdempotencyKey) DO NOTHING;
+        IF NOT FOUND THEN
+            SELECT * INTO v_stored FROM IdempotencyKeys WHERE IdempotencyKey = p_IdempotencyKey;
+            IF v_stored.RequestHash <> coalesce(p_RequestHash, '') THEN
+                RAISE EXCEPTION 'idempotency key % was used with a different request', p_IdempotencyKey
+                    USING ERRCODE = 'CP422';
+            END IF;
+            RETURN v_stored.Response || jsonb_build_object('replayed', true);
+        END IF;
+    END IF;
+
+    PERFORM 1 FROM Coupons WHERE CouponCode = v_code FOR UPDATE;
+    v_check := fn_CheckRedemption(v_code, p_UserId, false);
+    v_reason := v_check.reason;
+
+    IF v_reason IS NULL THEN
+        -- check 7 (total limit) takes a unit of the campaign's budget
+        IF NOT fn_TakeCampaignUnit(v_check.campaignid, (v_check.couponid % 16)::int, v_check.maxtotal) THEN
+            v_reason := 'CAMPAIGN_LIMIT_REACHED';
+        END IF;
+    END IF;
+
+    IF v_reason IS NULL THEN
+        -- check 6 again, now under the user's row lock: a concurrent redemption by the same user may
+        -- have taken the last unit since the read in fn_CheckRedemption.
+        INSERT INTO UserRedemptions AS u (UserId, CampaignId, RedemptionCount, LastRedeemedAt)
+        VALUES (p_UserId, v_check.campaignid, 1, now())
+        ON CONFLICT (UserId, CampaignId) DO UPDATE
+            SET RedemptionCount = u.RedemptionCount + 1, LastRedeemedAt = now()
+            WHERE v_check.maxperuser IS NULL OR u.RedemptionCount < v_check.maxperuser
+        RETURNING u.RedemptionCount INTO v_count;
+        IF NOT FOUND THEN
+            v_reason := 'USER_LIMIT_REACHED';
+            -- give back the unit taken above; this row is locked by us, so this restores it exactly
+            UPDATE CampaignCounterSlots SET Redemptions = Redemptions - 1
+            WHERE CampaignId = v_check.campaignid AND Slot = (v_check.couponid % 16)::int;
+        END IF;
+    END IF;
+
+    IF v_reason IS NULL THEN
+        UPDATE Coupons SET IsRedeemed = true, RedeemedAt = now(), RedeemedBy = p_UserId
+        WHERE CouponId = v_check.couponid;
+        v_result := jsonb_build_object('ok', true, 'couponId', v_check.couponid::text, 'couponCode', v_code,
+            'campaignId', v_check.campaignid, 'redeemedAt', now(),
+            'discountPercentage', v_check.discountpercentage, 'discountAmount', v_check.discountamount);
+    ELSE
+        v_result := jsonb_build_object('ok', false, 'reason', v_reason, 'couponCode', left(v_code, 50),
+            'campaignId', v_check.campaignid);
+    END IF;
+
+    INSERT INTO RedemptionHistory (CouponCode, UserId, CampaignId, AttemptedAt, Success, FailureReason, IpAddress, UserAgent)
+    VALUES (left(v_code, 50), p_UserId, v_check.campaignid, now(), v_reason IS NULL, v_reason,
+            left(p_IpAddress, 45), left(p_UserAgent, 500));
+
+    IF p_IdempotencyKey IS NOT NULL THEN
+        UPDATE IdempotencyKeys SET Response = v_result WHERE IdempotencyKey = p_IdempotencyKey;
+    END IF;
+    RETURN v_result;
+END $$;
+
+-- The same checks as sp_RedeemCoupon, changing and logging nothing.
+CREATE OR REPLACE FUNCTION sp_ValidateCoupon(p_CouponCode text, p_UserId text)
+RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_code text := upper(btrim(p_CouponCode));
+    v_check record;
+BEGIN
+    PERFORM fn_CheckInput(p_CouponCode, p_UserId);
+    v_check := fn_CheckRedemption(v_code, p_UserId, true);
+    IF v_check.reason IS NULL THEN
+        RETURN jsonb_build_object('ok', true, 'couponCode', v_code, 'campaignId', v_check.campaignid,
+            'discountPercentage', v_check.discountpercentage, 'discountAmount', v_check.discountamount);
+    END IF;
+    RETURN jsonb_build_object('ok', false, 'reason', v_check.reason, 'couponCode', left(v_code, 50),
+        'campaignId', v_check.campaignid);
+END $$;
+
+-- sp_GetCouponDetails: coupon + campaign + computed status.
+-- Status precedence: redeemed, expired, campaign_inactive, assigned, available.
+CREATE OR REPLACE FUNCTION sp_GetCouponDetails(p_CouponCode text)
+RETURNS TABLE (CouponId bigint, CouponCode varchar, CampaignId varchar, IsRedeemed boolean, RedeemedAt timestamptz,
+               RedeemedBy varchar, ExpiresAt timestamptz, AssignedTo varchar, GenerationBatchId varchar,
+               CreatedAt timestamptz, Status text, CampaignJson jsonb)
+LANGUAGE sql STABLE AS $$
+    SELECT cp.CouponId, cp.CouponCode, cp.CampaignId, cp.IsRedeemed, cp.RedeemedAt, cp.RedeemedBy, cp.ExpiresAt,
+           cp.AssignedTo, cp.GenerationBatchId, cp.CreatedAt,
+           CASE WHEN cp.IsRedeemed THEN 'redeemed'
+                WHEN cp.ExpiresAt IS NOT NULL AND cp.ExpiresAt <= now() THEN 'expired'
+                WHEN NOT c.IsActive OR now() < c.StartDate OR now() > c.EndDate THEN 'campaign_inactive'
+                WHEN cp.AssignedTo IS NOT NULL THEN 'assigned'
+                ELSE 'available' END,
+           (SELECT to_jsonb(g) FROM sp_GetCampaign(cp.CampaignId) g)
+    FROM Coupons cp
+    JOIN Campaigns c ON c.CampaignId = cp.CampaignId
+    WHERE cp.CouponCode = upper(btrim(p_CouponCode))
+$$;
+
+-- Assigns the coupon to a user, or unassigns it when p_UserId is NULL.
+CREATE OR REPLACE FUNCTION sp_AssignCoupon(p_CouponCode text, p_UserId text)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    v_coupon Coupons%ROWTYPE;
+BEGIN
+    IF p_UserId IS NOT NULL AND (length(btrim(p_UserId)) = 0 OR length(p_UserId) > 100) THEN
+        RAISE EXCEPTION 'userId must be a non-empty string of at most 100 characters' USING ERRCODE = 'CP400';
+    END IF;
+    SELECT * INTO v_coupon FROM Coupons WHERE CouponCode = upper(btrim(p_CouponCode)) FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'coupon % does not exist', upper(btrim(p_CouponCode)) USING ERRCODE = 'CP404';
+    END IF;
+    IF v_coupon.IsRedeemed THEN
+        RAISE EXCEPTION 'coupon % is redeemed; its assignment cannot change', v_coupon.CouponCode USING ERRCODE = 'CP409';
+    END IF;
+    IF p_UserId IS NOT NULL AND v_coupon.AssignedTo IS NOT NULL AND v_coupon.AssignedTo <> p_UserId THEN
+        RAISE EXCEPTION 'coupon % is assigned to another user; unassign it first', v_coupon.CouponCode USING ERRCODE = 'CP409';
+    END IF;
+    UPDATE Coupons SET AssignedTo = p_UserId WHERE CouponId = v_coupon.CouponId;
+END $$;
+
+CREATE OR REPLACE FUNCTION sp_ListRedemptionAttempts(p_CouponCode text, p_UserId text, p_Limit int)
+RETURNS SETOF RedemptionHistory LANGUAGE sql STABLE AS $$
+    SELECT * FROM RedemptionHistory h
+    WHERE (p_CouponCode IS NULL OR h.CouponCode = upper(btrim(p_CouponCode)))
+      AND (p_UserId IS NULL OR h.UserId = p_UserId)
+    ORDER BY h.RedemptionId DESC
+    LIMIT greatest(1, least(coalesce(p_Limit, 100), 1000))
+$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- generation
+
+CREATE OR REPLACE FUNCTION sp_CreateGenerationRequest(
+    p_RequestId text, p_CampaignId text, p_RequestedAmount int, p_Prefix text,
+    p_ExpirationDate timestamptz, p_RequestedBy text, p_CodeLength int)
+RETURNS SETOF GenerationRequests LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM Campaigns WHERE CampaignId = p_CampaignId) THEN
+        RAISE EXCEPTION 'campaign % does not exist', p_CampaignId USING ERRCODE = 'CP404';
+    END IF;
+    IF EXISTS (SELECT 1 FROM GenerationRequests WHERE RequestId = p_RequestId) THEN
+        RAISE EXCEPTION 'generation request % exists already', p_RequestId USING ERRCODE = 'CP409';
+    END IF;
+    INSERT INTO GenerationRequests (RequestId, CampaignId, RequestedAmount, Prefix, ExpirationDate, RequestedBy, CodeLength)
+    VALUES (p_RequestId, p_CampaignId, p_RequestedAmount, upper(coalesce(p_Prefix, '')), p_ExpirationDate,
+            p_RequestedBy, coalesce(p_CodeLength, 12));
+    RETURN QUERY SELECT * FROM GenerationRequests WHERE RequestId = p_RequestId;
+END $$;
+
+CREATE OR REPLACE FUNCTION sp_GetGenerationRequest(p_RequestId text)
+RETURNS SETOF GenerationRequests LANGUAGE sql STABLE AS $$
+    SELECT * FROM GenerationRequests WHERE RequestId = p_RequestId
+$$;
+
+CREATE OR REPLACE FUNCTION sp_ListGenerationRequests(p_CampaignId text, p_Status text, p_Limit int)
+RETURNS SETOF GenerationRequests LANGUAGE sql STABLE AS $$
+    SELECT * FROM GenerationRequests
+    WHERE (p_CampaignId IS NULL OR CampaignId = p_CampaignId) AND (p_Status IS NULL OR Status = p_Status)
+    ORDER BY CreatedAt DESC, RequestId
+    LIMIT greatest(1, least(coalesce(p_Limit, 100), 1000))
+$$;
+
+-- Claims the request for one worker. The claim is a session-level advisory lock: it lives exactly
+-- as long as the worker's connection, so a crashed worker's request is free for the next one at
+-- once. The caller keeps this connection open while it works and calls sp_ReleaseGenerationRequest
+-- (or closes the connection) at the end.
+CREATE OR REPLACE FUNCTION sp_ClaimGenerationRequest(p_RequestId text, p_WorkerId text)
+RETURNS SETOF GenerationRequests LANGUAGE plpgsql AS $$
+DECLARE
+    v_req GenerationRequests%ROWTYPE;
+BEGIN
+    SELECT * INTO v_req FROM GenerationRequests WHERE RequestId = p_RequestId;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'generation request % does not exist', p_RequestId USING ERRCODE = 'CP404';
+    END IF;
+    IF NOT pg_try_advisory_lock(hashtext('coupons.generation'), hashtext(p_RequestId)) THEN
+        RAISE EXCEPTION 'generation request % is being worked by %', p_RequestId, coalesce(v_req.WorkerId, 'another worker')
+            USING ERRCODE = 'CP423';
+    END IF;
+    IF v_req.Status = 'Generated' THEN
+        RETURN QUERY SELECT * FROM GenerationRequests WHERE RequestId = p_RequestId;
+        RETURN;
+    END IF;
+    UPDATE GenerationRequests
+    SET Status = 'Generating', WorkerId = p_WorkerId, StartedAt = coalesce(StartedAt, now()),
+        FailureReason = NULL, CompletedAt = NULL, UpdatedAt = now()
+    WHERE RequestId = p_RequestId;
+    RETURN QUERY SELECT * FROM GenerationRequests WHERE RequestId = p_RequestId;
+END $$;
+
+CREATE OR REPLACE FUNCTION sp_ReleaseGenerationRequest(p_RequestId text)
+RETURNS boolean LANGUAGE sql AS $$
+    SELECT pg_advisory_unlock(hashtext('coupons.generation'), hashtext(p_RequestId))
+$$;
+
+-- sp_UpdateGenerationRequest: status with its timestamps. Generated needs every code inserted;
+-- Failed needs a reason a person can act on; Generated is final.
+CREATE OR REPLACE FUNCTION sp_UpdateGenerationRequest(p_RequestId text, p_Status text, p_FailureReason text)
+RETURNS SETOF GenerationRequests LANGUAGE plpgsql AS $$
+DECLARE
+    v_req GenerationRequests%ROWTYPE;
+BEGIN
+    SELECT * INTO v_req FROM GenerationRequests WHERE RequestId = p_RequestId FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'generation request % does not exist', p_RequestId USING ERRCODE = 'CP404';
+    END IF;
+    IF p_Status NOT IN ('Requested', 'Generating', 'Generated', 'Failed') THEN
+        RAISE EXCEPTION 'status must be one of Requested, Generating, Generated, Failed (got %)', p_Status USING ERRCODE = 'CP400';
+    END IF;
+    IF v_req.Status = 'Generated' AND p_Status <> 'Generated' THEN
+        RAISE EXCEPTION 'generation request % is Generated; it cannot become %', p_RequestId, p_Status USING ERRCODE = 'CP409';
+    END IF;
+    IF p_Status = 'Generated' AND v_req.GeneratedAmount <> v_req.RequestedAmount THEN
+        RAISE EXCEPTION 'generation request % has % of % codes; it cannot be Generated yet',
+            p_RequestId, v_req.GeneratedAmount, v_req.RequestedAmount USING ERRCODE = 'CP409';
+    END IF;
+    IF p_Status = 'Failed' AND (p_FailureReason IS NULL OR length(btrim(p_FailureReason)) = 0) THEN
+        RAISE EXCEPTION 'a Failed status needs a failure reason' USING ERRCODE = 'CP400';
+    END IF;
+    UPDATE GenerationRequests
+    SET Status = p_Status,
+        StartedAt = CASE WHEN p_Status = 'Generating' THEN coalesce(StartedAt, now()) ELSE StartedAt END,
+        CompletedAt = CASE WHEN p_Status = 'Generated' THEN coalesce(CompletedAt, now()) ELSE NULL END,
+        FailureReason = CASE WHEN p_Status = 'Failed' THEN left(p_FailureReason, 1000) ELSE NULL END,
+        UpdatedAt = now()
+    WHERE RequestId = p_RequestId;
+    RETURN QUERY SELECT * FROM GenerationRequests WHERE RequestId = p_RequestId;
+END $$;
+
+-- sp_BulkInsertCoupons: one JSON array of codes, one transaction. Inserts the codes that do not
+-- exist yet, adds the number inserted to GeneratedAmount (never past RequestedAmount: the whole
+-- batch is refused with CP413 instead) and returns the codes that existed already. The request row
+-- is touched last, so concurrent batches of one request overlap their inserts and serialize only
+-- on that short update.
+CREATE OR REPLACE FUNCTION sp_BulkInsertCoupons(p_RequestId text, p_Codes json,
+    OUT inserted int, OUT existing text[], OUT generatedamount int, OUT requestedamount int)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_req GenerationRequests%ROWTYPE;
+    v_sent int;
+BEGIN
+    SELECT * INTO v_req FROM GenerationRequests WHERE RequestId = p_RequestId;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'generation request % does not exist', p_RequestId USING ERRCODE = 'CP404';
+    END IF;
+    IF v_req.Status <> 'Generating' THEN
+        RAISE EXCEPTION 'generation request % is %, not Generating; claim it first', p_RequestId, v_req.Status
+            USING ERRCODE = 'CP409';
+    END IF;
+    IF p_Codes IS NULL OR json_typeof(p_Codes) <> 'array' THEN
+        RAISE EXCEPTION 'codes must be a JSON array of strings' USING ERRCODE = 'CP400';
+    END IF;
+    INSERT INTO Coupons (CouponCode, CampaignId, ExpiresAt, GenerationBatchId)
+    SELECT upper(btrim(c)), v_req.CampaignId, v_req.ExpirationDate, p_RequestId
+    FROM json_array_elements_text(p_Codes) c
+    ON CONFLICT (CouponCode) DO NOTHING;
+    GET DIAGNOSTICS inserted = ROW_COUNT;
+
+    UPDATE GenerationRequests g
+    SET GeneratedAmount = g.GeneratedAmount + inserted, UpdatedAt = now()
+    WHERE g.RequestId = p_RequestId AND g.GeneratedAmount + inserted <= g.RequestedAmount
+    RETURNING g.GeneratedAmount, g.RequestedAmount INTO generatedamount, requestedamount;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'batch of % codes would pass RequestedAmount % of generation request %',
+            inserted, v_req.RequestedAmount, p_RequestId USING ERRCODE = 'CP413';
+    END IF;
+
+    v_sent := json_array_length(p_Codes);
+    IF inserted < v_sent THEN
+        -- rows this transaction did not create existed before it (collisions are rare: only then
+        -- is this second pass paid for)
+        SELECT coalesce(array_agg(DISTINCT upper(btrim(c))), '{}') INTO existing
+        FROM json_array_elements_text(p_Codes) c
+        JOIN Coupons x ON x.CouponCode = upper(btrim(c))
+        WHERE x.xmin::text <> (txid_current() % 4294967296)::text;
+    ELSE
+        existing := '{}';
+    END IF;
+END $$;
+
+CREATE OR REPLACE FUNCTION sp_CountCouponsWithPrefix(p_Prefix text)
+RETURNS bigint LANGUAGE sql STABLE AS $$
+    SELECT count(*) FROM Coupons WHERE CouponCode LIKE replace(replace(replace(upper(coalesce(p_Prefix, '')), '\', '\\'), '%', '\%'), '_', '\_') || '%'
+$$;
+
+-- Keyset pages of codes for export (constant memory on every engine).
+CREATE OR REPLACE FUNCTION sp_ExportCoupons(p_CampaignId text, p_RequestId text, p_AfterCouponId bigint, p_Limit int)
+RETURNS TABLE (CouponId bigint, CouponCode varchar, CampaignId varchar, ExpiresAt timestamptz,
+               GenerationBatchId varchar, CreatedAt timestamptz)
+LANGUAGE sql STABLE AS $$
+    SELECT c.CouponId, c.CouponCode, c.CampaignId, c.ExpiresAt, c.GenerationBatchId, c.CreatedAt
+    FROM Coupons c
+    WHERE (p_CampaignId IS NULL OR c.CampaignId = p_CampaignId)
+      AND (p_RequestId IS NULL OR c.GenerationBatchId = p_RequestId)
+      AND c.CouponId > coalesce(p_AfterCouponId, 0)
+    ORDER BY c.CouponId
+    LIMIT p_Limit
+$$;

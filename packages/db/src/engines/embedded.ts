@@ -1,0 +1,138 @@
+// The embedded engine: PGlite (PostgreSQL compiled to WebAssembly) in this process, data in a local
+// folder, running the same SQL files as the postgres engine. One process owns a data folder at a
+// time (a lock file says which); within it, claims are kept in memory.
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import { type GenerationClaim, StoreError } from "../contract.ts";
+import { mapPgError } from "../errors.ts";
+import { MIGRATIONS_TABLE_PG, type MigrationReport, databaseDir, planMigrations, readMigrations } from "../migrate.ts";
+import { type Row, requestFromRow } from "../rows.ts";
+import { SqlCouponStore } from "../sql-store.ts";
+
+export type EmbeddedOptions = {
+  /** A folder, or "memory" for a throw-away database. */
+  dataDir: string;
+  /** Apply pending migrations when opening (default true: a fresh clone just works). */
+  migrate?: boolean;
+};
+
+export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<SqlCouponStore & { migrate(): Promise<MigrationReport> }> {
+  const memory = opts.dataDir === "memory";
+  const dir = memory ? null : resolve(opts.dataDir);
+  const unlock = dir ? lockDataDir(dir) : () => {};
+  let db: PGlite;
+  try {
+    if (dir) mkdirSync(dirname(dir), { recursive: true });
+    db = await PGlite.create(dir ? { dataDir: dir } : {});
+  } catch (err) {
+    unlock();
+    throw new StoreError("UNAVAILABLE", `cannot open the embedded database at ${dir ?? "memory"}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  const held = new Set<string>();
+  const exec = {
+    async query(text: string, params?: readonly unknown[]): Promise<Row[]> {
+      const res = await db.query<Row>(text, params as unknown[]);
+      return res.rows;
+    },
+  };
+  const claim = async (requestId: string, workerId: string): Promise<GenerationClaim> => {
+    if (held.has(requestId)) {
+      throw new StoreError("REQUEST_BUSY", `generation request ${requestId} is being worked by another worker in this process`);
+    }
+    const rows = await exec.query("SELECT * FROM sp_ClaimGenerationRequest($1,$2)", [requestId, workerId]);
+    // The advisory lock is re-entrant within PGlite's single session, so the Set is the real hold.
+    await exec.query("SELECT sp_ReleaseGenerationRequest($1)", [requestId]);
+    held.add(requestId);
+    const row = rows[0];
+    if (!row) throw new Error("sp_ClaimGenerationRequest returned no row");
+    return {
+      request: requestFromRow(row),
+      signal: new AbortController().signal,
+      async release() {
+        held.delete(requestId);
+      },
+    };
+  };
+  const migrate = () => migrateEmbedded(db);
+  if (opts.migrate !== false) {
+    try {
+      await migrate();
+    } catch (err) {
+      await db.close().catch(() => {});
+      unlock();
+      throw mapPgError(err);
+    }
+  }
+  const store = new SqlCouponStore({
+    engine: "embedded",
+    exec,
+    claim,
+    async close() {
+      await db.close();
+      unlock();
+    },
+  });
+  return Object.assign(store, { migrate });
+}
+
+async function migrateEmbedded(db: PGlite): Promise<MigrationReport> {
+  await db.exec(MIGRATIONS_TABLE_PG);
+  const applied = (
+    await db.query<{ version: number; name: string; checksum: string }>(
+      "SELECT Version AS version, Name AS name, Checksum AS checksum FROM SchemaMigrations ORDER BY Version",
+    )
+  ).rows;
+  const available = readMigrations(databaseDir("postgres"));
+  const pending = planMigrations(available, applied);
+  for (const m of pending) {
+    try {
+      await db.transaction(async (tx) => {
+        await tx.exec(m.sql);
+        await tx.query("INSERT INTO SchemaMigrations (Version, Name, Checksum) VALUES ($1,$2,$3)", [m.version, m.name, m.checksum]);
+      });
+    } catch (err) {
+      throw new StoreError("MIGRATION", `migration ${m.file} failed and was rolled back: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  return { applied: pending, alreadyApplied: available.length - pending.length };
+}
+
+/** One process per data folder: PGlite has no locking of its own across processes. */
+function lockDataDir(dir: string): () => void {
+  const lockFile = `${dir}.lock`;
+  mkdirSync(dirname(lockFile), { recursive: true });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(lockFile, "wx");
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(lockFile, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      const pid = Number(readFileSync(lockFile, "utf8"));
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+        throw new StoreError(
+          "UNAVAILABLE",
+          `the embedded database at ${dir} is in use by process ${pid}; stop it, or use PostgreSQL (COUPONS_DATABASE_URL=postgres://...) for more than one process`,
+        );
+      }
+      if (pid === process.pid) {
+        throw new StoreError("UNAVAILABLE", `the embedded database at ${dir} is already open in this process; share one store`);
+      }
+      rmSync(lockFile, { force: true }); // left by a process that died
+    }
+  }
+  throw new StoreError("UNAVAILABLE", `cannot lock the embedded database at ${dir}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

@@ -1,0 +1,110 @@
+// The postgres engine: a pg pool over the functions of database/postgres. A generation claim is a
+// session-level advisory lock held on a dedicated connection, so it dies with the worker.
+import pg from "pg";
+import { type GenerationClaim, StoreError } from "../contract.ts";
+import { mapPgError } from "../errors.ts";
+import { MIGRATIONS_TABLE_PG, type MigrationReport, databaseDir, planMigrations, readMigrations } from "../migrate.ts";
+import { type Row, requestFromRow } from "../rows.ts";
+import { SqlCouponStore } from "../sql-store.ts";
+
+export type PostgresOptions = {
+  url: string;
+  /** Pool size; the default suits a 2-core machine running the app and the server. */
+  max?: number;
+  applicationName?: string;
+};
+
+export function poolConfig(opts: PostgresOptions): pg.PoolConfig {
+  return {
+    connectionString: opts.url,
+    max: opts.max ?? 10,
+    application_name: opts.applicationName ?? "coupons",
+    connectionTimeoutMillis: 10_000,
+    idleTimeoutMillis: 30_000,
+  };
+}
+
+export async function openPostgresStore(opts: PostgresOptions): Promise<SqlCouponStore> {
+  const pool = new pg.Pool(poolConfig(opts));
+  // An idle client that loses its server emits 'error' on the pool; without a listener that would
+  // crash the process. The next query gets a fresh connection or a clear UNAVAILABLE error.
+  pool.on("error", () => {});
+  return new SqlCouponStore({
+    engine: "postgres",
+    exec: {
+      async query(text, params) {
+        const res = await pool.query(text, params as unknown[]);
+        return res.rows as Row[];
+      },
+    },
+    claim: (requestId, workerId) => claimOnOwnConnection(opts, requestId, workerId),
+    close: () => pool.end(),
+  });
+}
+
+async function claimOnOwnConnection(opts: PostgresOptions, requestId: string, workerId: string): Promise<GenerationClaim> {
+  const client = new pg.Client({ ...poolConfig(opts), application_name: `coupons-claim:${requestId}`.slice(0, 63) });
+  const lost = new AbortController();
+  client.on("error", (err) =>
+    lost.abort(new StoreError("UNAVAILABLE", `lost the connection that holds generation request ${requestId}`, { cause: err })),
+  );
+  client.on("end", () => lost.abort(new StoreError("UNAVAILABLE", `the connection that holds generation request ${requestId} closed`)));
+  await client.connect();
+  let rows: Row[];
+  try {
+    rows = (await client.query("SELECT * FROM sp_ClaimGenerationRequest($1,$2)", [requestId, workerId])).rows as Row[];
+  } catch (err) {
+    await client.end().catch(() => {});
+    throw mapPgError(err);
+  }
+  const row = rows[0];
+  if (!row) throw new Error("sp_ClaimGenerationRequest returned no row");
+  let released = false;
+  return {
+    request: requestFromRow(row),
+    signal: lost.signal,
+    async release() {
+      if (released) return;
+      released = true;
+      try {
+        await client.query("SELECT sp_ReleaseGenerationRequest($1)", [requestId]);
+      } catch {
+        // the lock goes with the connection anyway
+      }
+      await client.end().catch(() => {});
+    },
+  };
+}
+
+/** Applies database/postgres migrations; one migrator at a time (advisory lock). */
+export async function migratePostgres(url: string): Promise<MigrationReport> {
+  const client = new pg.Client({ connectionString: url, application_name: "coupons-migrate" });
+  try {
+    await client.connect();
+  } catch (err) {
+    throw mapPgError(err);
+  }
+  try {
+    await client.query("SELECT pg_advisory_lock(hashtext('coupons.migrate'))");
+    await client.query(MIGRATIONS_TABLE_PG);
+    const applied = (
+      await client.query("SELECT Version AS version, Name AS name, Checksum AS checksum FROM SchemaMigrations ORDER BY Version")
+    ).rows;
+    const available = readMigrations(databaseDir("postgres"));
+    const pending = planMigrations(available, applied);
+    for (const m of pending) {
+      try {
+        await client.query("BEGIN");
+        await client.query(m.sql);
+        await client.query("INSERT INTO SchemaMigrations (Version, Name, Checksum) VALUES ($1,$2,$3)", [m.version, m.name, m.checksum]);
+        await client.query("COMMIT");
+      } catch (err) {
+        await client.query("ROLLBACK").catch(() => {});
+        throw new StoreError("MIGRATION", `migration ${m.file} failed and was rolled back: ${(err as Error).message}`, { cause: err });
+      }
+    }
+    return { applied: pending, alreadyApplied: available.length - pending.length };
+  } finally {
+    await client.end().catch(() => {});
+  }
+}

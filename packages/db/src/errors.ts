@@ -1,0 +1,64 @@
+// Maps driver errors (PostgreSQL SQLSTATEs, PGlite's, SQL Server error numbers) onto StoreError once.
+import { StoreError, type StoreErrorCode } from "./contract.ts";
+
+/** Our own SQLSTATEs, raised by database/postgres/0003_procedures.sql. */
+const OWN_STATES: Record<string, StoreErrorCode> = {
+  CP400: "INVALID_INPUT",
+  CP404: "NOT_FOUND",
+  CP409: "CONFLICT",
+  CP413: "CAP_EXCEEDED",
+  CP422: "IDEMPOTENCY_MISMATCH",
+  CP423: "REQUEST_BUSY",
+};
+
+/** Standard SQLSTATEs that mean the caller's input was wrong, named by what they say. */
+const INPUT_STATES: Record<string, string> = {
+  "22001": "a value is too long for its column",
+  "22003": "a number is out of range",
+  "22007": "a date or time is malformed",
+  "22008": "a date or time is out of range",
+  "22P02": "a value has the wrong type or format",
+  "22023": "a parameter value is invalid",
+  "22P05": "a text value contains a character the database cannot store",
+  "22021": "a text value is not valid UTF-8",
+  "23502": "a required value is missing",
+  "23514": "a value breaks a check constraint",
+};
+
+const UNAVAILABLE = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "ENOTFOUND",
+  "EPIPE",
+  "57P01",
+  "57P02",
+  "57P03",
+  "08006",
+  "08001",
+  "08003",
+  "08004",
+]);
+
+type DriverError = { code?: unknown; message?: unknown; constraint?: unknown; detail?: unknown };
+
+export function mapPgError(err: unknown): unknown {
+  if (err instanceof StoreError) return err;
+  const e = (err ?? {}) as DriverError;
+  const code = typeof e.code === "string" ? e.code : undefined;
+  const message = typeof e.message === "string" ? e.message : String(err);
+  if (code && OWN_STATES[code]) return new StoreError(OWN_STATES[code], message, { cause: err });
+  if (code && INPUT_STATES[code]) {
+    const where = typeof e.constraint === "string" ? ` (${e.constraint})` : "";
+    return new StoreError("INVALID_INPUT", `${INPUT_STATES[code]}${where}: ${message}`, { cause: err });
+  }
+  if (code === "23505") return new StoreError("CONFLICT", `already exists: ${message}`, { cause: err });
+  if (code === "23503") return new StoreError("NOT_FOUND", `a referenced row does not exist: ${message}`, { cause: err });
+  if (
+    (code && UNAVAILABLE.has(code)) ||
+    /Connection terminated|connect ECONNREFUSED|Client has encountered a connection error/i.test(message)
+  ) {
+    return new StoreError("UNAVAILABLE", `the database cannot be reached: ${message}`, { cause: err });
+  }
+  return err;
+}

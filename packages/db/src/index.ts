@@ -1,0 +1,62 @@
+// @coupons/db: the CouponStore contract and the function that opens one from configuration.
+import type { CouponStore } from "./contract.ts";
+import { type StoreConfig, storeConfigFromEnv, storeConfigFromUrl } from "./config.ts";
+import type { MigrationReport } from "./migrate.ts";
+
+export * from "./contract.ts";
+export { type StoreConfig, storeConfigFromEnv, storeConfigFromUrl, describeConfig, redact, DEFAULT_EMBEDDED_DIR } from "./config.ts";
+export type { MigrationReport, Migration } from "./migrate.ts";
+export { MAX_CODE_LENGTH, MAX_PREFIX_LENGTH, MIN_RANDOM_LENGTH, PREFIX_PATTERN } from "./validate.ts";
+
+export type OpenOptions = {
+  /** Apply pending migrations first (default: true for embedded, false for servers, which use `migrate`). */
+  migrate?: boolean;
+  /** Pool size for server engines. */
+  poolSize?: number;
+  applicationName?: string;
+};
+
+/** Opens the store the configuration names (a StoreConfig, a URL, or the environment by default). */
+export async function openStore(config?: StoreConfig | string, options: OpenOptions = {}): Promise<CouponStore> {
+  const c = typeof config === "string" ? storeConfigFromUrl(config) : (config ?? storeConfigFromEnv());
+  switch (c.engine) {
+    case "embedded": {
+      const { openEmbeddedStore } = await import("./engines/embedded.ts");
+      return openEmbeddedStore({ dataDir: c.dataDir, migrate: options.migrate ?? true });
+    }
+    case "postgres": {
+      const { openPostgresStore, migratePostgres } = await import("./engines/postgres.ts");
+      if (options.migrate) await migratePostgres(c.url);
+      return openPostgresStore({ url: c.url, max: options.poolSize, applicationName: options.applicationName });
+    }
+    case "mssql": {
+      const { openMssqlStore, migrateMssql } = await import("./engines/mssql.ts");
+      if (options.migrate) await migrateMssql(c);
+      return openMssqlStore(c, { poolSize: options.poolSize, applicationName: options.applicationName });
+    }
+  }
+}
+
+/** Applies the configured engine's pending migrations; a no-op when there are none. */
+export async function migrate(config?: StoreConfig | string): Promise<MigrationReport> {
+  const c = typeof config === "string" ? storeConfigFromUrl(config) : (config ?? storeConfigFromEnv());
+  switch (c.engine) {
+    case "embedded": {
+      const { openEmbeddedStore } = await import("./engines/embedded.ts");
+      const store = await openEmbeddedStore({ dataDir: c.dataDir, migrate: false });
+      try {
+        return await store.migrate();
+      } finally {
+        await store.close();
+      }
+    }
+    case "postgres": {
+      const { migratePostgres } = await import("./engines/postgres.ts");
+      return migratePostgres(c.url);
+    }
+    case "mssql": {
+      const { migrateMssql } = await import("./engines/mssql.ts");
+      return migrateMssql(c);
+    }
+  }
+}

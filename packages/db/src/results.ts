@@ -1,0 +1,51 @@
+// Redeem and validate outcomes come back from every engine as one JSON document (the same document
+// an idempotent replay returns); this turns it into the contract's result types.
+import { REFUSAL_CODES, type RedeemResult, type RefusalCode, type ValidateResult } from "./contract.ts";
+
+const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+function reasonOf(v: unknown): RefusalCode {
+  if (!REFUSAL_CODES.includes(v as RefusalCode)) throw new Error(`unknown refusal reason from the database: ${String(v)}`);
+  return v as RefusalCode;
+}
+
+export function redeemResultFromJson(j: Record<string, unknown>): RedeemResult {
+  const replayed = j.replayed === true;
+  if (j.ok === true) {
+    return {
+      ok: true,
+      couponId: String(j.couponId),
+      couponCode: String(j.couponCode),
+      campaignId: String(j.campaignId),
+      redeemedAt: new Date(String(j.redeemedAt)),
+      discountPercentage: num(j.discountPercentage),
+      discountAmount: num(j.discountAmount),
+      replayed,
+    };
+  }
+  return {
+    ok: false,
+    reason: reasonOf(j.reason),
+    couponCode: String(j.couponCode),
+    campaignId: j.campaignId == null ? null : String(j.campaignId),
+    replayed,
+  };
+}
+
+export function validateResultFromJson(j: Record<string, unknown>): ValidateResult {
+  if (j.ok === true) {
+    return {
+      ok: true,
+      couponCode: String(j.couponCode),
+      campaignId: String(j.campaignId),
+      discountPercentage: num(j.discountPercentage),
+      discountAmount: num(j.discountAmount),
+    };
+  }
+  return {
+    ok: false,
+    reason: reasonOf(j.reason),
+    couponCode: String(j.couponCode),
+    campaignId: j.campaignId == null ? null : String(j.campaignId),
+  };
+}
