@@ -121,22 +121,30 @@ BEGIN
     END IF;
 END $$;
 
--- Takes one unit of the campaign's total budget on the coupon's slot. When that slot's budget is
--- spent, locks all 16 slots (always in slot order, so two rebalancers cannot deadlock), and either
--- refuses (cap reached) or spreads what is left of the cap over the slots, favouring this one.
--- Invariant: the budgets always add up to the cap and no slot passes its budget, so the sum of
--- Redemptions never passes MaxTotalRedemptions, whatever the concurrency.
-CREATE OR REPLACE FUNCTION fn_TakeCampaignUnit(p_CampaignId text, p_Slot int, p_Cap int)
+-- Takes one unit of the campaign's total budget on the coupon's slot (check 7).
+-- Fast path: one conditional UPDATE of that slot. When the slot's budget is spent, the fast path
+-- gives up with CP503 instead of rebalancing: a failed conditional UPDATE can keep the row locked
+-- (READ COMMITTED re-check), and a transaction that holds one slot must not go on to lock the
+-- others, or two of them deadlock. The caller rolls back and calls again with p_Slow, which locks
+-- all 16 slots in slot order before touching any, then refuses (cap reached) or spreads what is
+-- left of the cap over the slots, favouring this one.
+-- Invariant: the budgets always add up to the cap and no slot passes its budget (a CHECK), so the
+-- sum of Redemptions never passes MaxTotalRedemptions, whatever the concurrency.
+CREATE OR REPLACE FUNCTION fn_TakeCampaignUnit(p_CampaignId text, p_Slot int, p_Cap int, p_Slow boolean)
 RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE
     v_total int;
     v_left int;
 BEGIN
-    UPDATE CampaignCounterSlots SET Redemptions = Redemptions + 1
-    WHERE CampaignId = p_CampaignId AND Slot = p_Slot AND (Budget IS NULL OR Redemptions < Budget);
-    IF FOUND THEN RETURN true; END IF;
-    IF p_Cap IS NULL THEN
-        RAISE EXCEPTION 'counter slot %/% of campaign % is missing', p_Slot, 16, p_CampaignId USING ERRCODE = 'XX000';
+    IF NOT p_Slow OR p_Cap IS NULL THEN
+        UPDATE CampaignCounterSlots SET Redemptions = Redemptions + 1
+        WHERE CampaignId = p_CampaignId AND Slot = p_Slot AND (Budget IS NULL OR Redemptions < Budget);
+        IF FOUND THEN RETURN true; END IF;
+        IF p_Cap IS NULL THEN
+            RAISE EXCEPTION 'counter slot % of campaign % is missing', p_Slot, p_CampaignId USING ERRCODE = 'XX000';
+        END IF;
+        RAISE EXCEPTION 'counter slot % of campaign % is spent; retry with rebalancing', p_Slot, p_CampaignId
+            USING ERRCODE = 'CP503';
     END IF;
     PERFORM 1 FROM CampaignCounterSlots WHERE CampaignId = p_CampaignId ORDER BY Slot FOR UPDATE;
     SELECT sum(Redemptions) INTO v_total FROM CampaignCounterSlots WHERE CampaignId = p_CampaignId;
@@ -157,11 +165,12 @@ END $$;
 -- sp_RedeemCoupon: one call, one transaction, the seed's check order. Every attempt, accepted or
 -- refused, is written to RedemptionHistory; a refusal changes nothing else. Lock order is always
 -- idempotency key -> coupon -> one counter slot (or all, in order) -> the user's counter row, so
--- concurrent redemptions cannot deadlock. Returns a JSON document (also what an idempotent replay
+-- concurrent redemptions cannot deadlock. A CP503 error means "call again with p_Slow" (see
+-- fn_TakeCampaignUnit); the engines do that. Returns a JSON document (also what an idempotent replay
 -- returns).
 CREATE OR REPLACE FUNCTION sp_RedeemCoupon(
     p_CouponCode text, p_UserId text, p_IpAddress text DEFAULT NULL, p_UserAgent text DEFAULT NULL,
-    p_IdempotencyKey text DEFAULT NULL, p_RequestHash text DEFAULT NULL)
+    p_IdempotencyKey text DEFAULT NULL, p_RequestHash text DEFAULT NULL, p_Slow boolean DEFAULT false)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
     v_code text := upper(btrim(p_CouponCode));
@@ -193,7 +202,7 @@ BEGIN
 
     IF v_reason IS NULL THEN
         -- check 7 (total limit) takes a unit of the campaign's budget
-        IF NOT fn_TakeCampaignUnit(v_check.campaignid, (v_check.couponid % 16)::int, v_check.maxtotal) THEN
+        IF NOT fn_TakeCampaignUnit(v_check.campaignid, (v_check.couponid % 16)::int, v_check.maxtotal, p_Slow) THEN
             v_reason := 'CAMPAIGN_LIMIT_REACHED';
         END IF;
     END IF;

@@ -120,17 +120,33 @@ export class SqlCouponStore implements CouponStore {
   }
 
   async redeemCoupon(input: RedeemInput): Promise<RedeemResult> {
-    const code = normalizeCode(checkCode(input.code));
-    const userId = checkId("userId", input.userId);
-    const rows = await this.#q("SELECT sp_RedeemCoupon($1,$2,$3,$4,$5,$6) AS result", [
-      code,
-      userId,
+    const params = [
+      normalizeCode(checkCode(input.code)),
+      checkId("userId", input.userId),
       checkOptionalText("ipAddress", input.ipAddress, 200),
       checkOptionalText("userAgent", input.userAgent, 4000),
       input.idempotencyKey == null ? null : checkId("idempotencyKey", input.idempotencyKey, 200),
       input.requestHash ?? null,
-    ]);
-    return redeemResultFromJson(jsonOf(rows[0]));
+    ];
+    // CP503: the coupon's counter slot is spent; the call rolled back and is made again on the slow
+    // path that rebalances the campaign's budget (see fn_TakeCampaignUnit). 40P01/40001: the
+    // database chose this transaction as a deadlock or serialization victim and rolled it back
+    // whole, so calling again is safe.
+    let slow = false;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const rows = await this.#parts.exec.query("SELECT sp_RedeemCoupon($1,$2,$3,$4,$5,$6,$7) AS result", [...params, slow]);
+        return redeemResultFromJson(jsonOf(rows[0]));
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        if (code === "CP503" && !slow) {
+          slow = true;
+          continue;
+        }
+        if ((code === "40P01" || code === "40001") && attempt < 5) continue;
+        throw mapPgError(err);
+      }
+    }
   }
 
   async validateCoupon(input: { code: string; userId: string }): Promise<ValidateResult> {

@@ -1,0 +1,63 @@
+import { expect } from "chai";
+import { StoreError, describeConfig, openStore, redact, storeConfigFromEnv, storeConfigFromUrl } from "../src/index.ts";
+import { expectStoreError } from "./conformance.ts";
+
+describe("store configuration", () => {
+  it("defaults to the embedded engine in ./.coupons/db when nothing is configured", () => {
+    expect(storeConfigFromEnv({})).to.deep.equal({ engine: "embedded", dataDir: ".coupons/db" });
+    expect(storeConfigFromEnv({ COUPONS_DATA_DIR: "/data" })).to.deep.equal({ engine: "embedded", dataDir: "/data" });
+  });
+
+  it("reads each scheme", () => {
+    expect(storeConfigFromUrl("embedded:memory")).to.deep.equal({ engine: "embedded", dataDir: "memory" });
+    expect(storeConfigFromUrl("embedded:./x/y")).to.deep.equal({ engine: "embedded", dataDir: "./x/y" });
+    expect(storeConfigFromUrl("pglite:///abs/path")).to.deep.equal({ engine: "embedded", dataDir: "/abs/path" });
+    expect(storeConfigFromUrl("postgres://u@127.0.0.1:5432/db")).to.deep.equal({
+      engine: "postgres",
+      url: "postgres://u@127.0.0.1:5432/db",
+    });
+    expect(storeConfigFromUrl("postgresql://u@h/db").engine).to.equal("postgres");
+    expect(storeConfigFromUrl("mssql://sa:x@localhost/db").engine).to.equal("mssql");
+    expect(storeConfigFromUrl("sqlserver://localhost/db").engine).to.equal("mssql");
+    expect(storeConfigFromEnv({ COUPONS_MSSQL_SERVER: "x.database.windows.net" }).engine).to.equal("mssql");
+  });
+
+  const bad: [string, RegExp][] = [
+    ["redis://localhost", /unknown database scheme "redis:"/],
+    ["localhost:5432", /unknown database scheme "localhost:"/],
+    ["just-a-name", /has no scheme/],
+    ["", /empty/],
+    ["embedded:", /needs a folder or "memory"/],
+    ["postgres://", /PostgreSQL URL is malformed/],
+  ];
+  for (const [url, message] of bad) {
+    it(`refuses ${JSON.stringify(url)} with a clear CONFIG error`, () => {
+      try {
+        storeConfigFromUrl(url);
+      } catch (err) {
+        expect(err).to.be.instanceOf(StoreError);
+        expect((err as StoreError).code).to.equal("CONFIG");
+        expect((err as Error).message).to.match(message);
+        return;
+      }
+      throw new Error("expected a CONFIG error");
+    });
+  }
+
+  it("never shows a password in messages", async () => {
+    expect(redact("postgres://user:s3cret@host/db")).to.equal("postgres://user:***@host/db");
+    expect(redact("Server=x;Password=s3cret;")).to.not.include("s3cret");
+    expect(describeConfig(storeConfigFromUrl("postgres://user:s3cret@host/db"))).to.not.include("s3cret");
+    const err = await expectStoreError(openStore("mssql-ish://user:s3cret@host/db"), "CONFIG");
+    expect(err.message).to.not.include("s3cret");
+  });
+
+  it("reports an unreachable PostgreSQL server as UNAVAILABLE", async () => {
+    const store = await openStore("postgres://postgres@127.0.0.1:1/none");
+    try {
+      await expectStoreError(store.ping(), "UNAVAILABLE", /cannot be reached/);
+    } finally {
+      await store.close();
+    }
+  });
+});

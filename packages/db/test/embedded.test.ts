@@ -1,0 +1,4 @@
+import { conformanceSuite } from "./conformance.ts";
+import { embeddedEngine } from "./support.ts";
+
+conformanceSuite(embeddedEngine);
