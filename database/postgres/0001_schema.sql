@@ -66,11 +66,14 @@ CREATE TABLE Coupons (
     -- codes are stored normalised (upper case, trimmed) so the unique key is case-insensitive
     CONSTRAINT CK_Coupons_CodeNormalised CHECK (CouponCode = upper(btrim(CouponCode)) AND length(CouponCode) > 0),
     CONSTRAINT CK_Coupons_Redeemed CHECK (IsRedeemed = (RedeemedAt IS NOT NULL))
-);
-CREATE INDEX IX_Coupons_CampaignId ON Coupons (CampaignId);
+) WITH (fillfactor = 90); -- room for a redeemed version on its own page
+-- Redeeming updates indexed columns, so every index gets a new entry per redemption. Keys end in
+-- CouponId so that entry lands next to the old one: with the campaign (or a shared expiry) alone as
+-- the key, every redemption of a busy campaign would append to the same index page and queue on it.
+CREATE INDEX IX_Coupons_CampaignId ON Coupons (CampaignId, CouponId);
 -- Partial: new coupons are never redeemed, so bulk inserts do not pay for these two.
-CREATE INDEX IX_Coupons_IsRedeemed ON Coupons (CampaignId, IsRedeemed) WHERE IsRedeemed;
-CREATE INDEX IX_Coupons_ExpiresAt ON Coupons (ExpiresAt);
+CREATE INDEX IX_Coupons_IsRedeemed ON Coupons (CampaignId, CouponId) WHERE IsRedeemed;
+CREATE INDEX IX_Coupons_ExpiresAt ON Coupons (ExpiresAt, CouponId);
 CREATE INDEX IX_Coupons_RedeemedBy ON Coupons (RedeemedBy) WHERE RedeemedBy IS NOT NULL;
 CREATE INDEX IX_Coupons_GenerationBatchId ON Coupons (GenerationBatchId, CouponId);
 
@@ -131,12 +134,14 @@ CREATE TABLE UserRedemptions (
     RedemptionCount  int          NOT NULL DEFAULT 0,
     LastRedeemedAt   timestamptz  NULL,
     CONSTRAINT PK_UserRedemptions PRIMARY KEY (UserRedemptionId),
-    CONSTRAINT UQ_UserRedemptions_User_Campaign UNIQUE (UserId, CampaignId),
+    -- campaign first: serves the foreign key and per-campaign reads; new users of one campaign
+    -- spread by UserId instead of appending to one page
+    CONSTRAINT UQ_UserRedemptions_Campaign_User UNIQUE (CampaignId, UserId),
     CONSTRAINT FK_UserRedemptions_Campaigns FOREIGN KEY (CampaignId)
         REFERENCES Campaigns (CampaignId) ON DELETE CASCADE,
     CONSTRAINT CK_UserRedemptions_Count CHECK (RedemptionCount >= 0)
 );
-CREATE INDEX IX_UserRedemptions_CampaignId ON UserRedemptions (CampaignId);
+CREATE INDEX IX_UserRedemptions_UserId ON UserRedemptions (UserId);
 
 -- Idempotency keys of the redeem API, written in the redemption's own transaction.
 CREATE TABLE IdempotencyKeys (

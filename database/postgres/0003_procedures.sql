@@ -212,7 +212,7 @@ BEGIN
         -- have taken the last unit since the read in fn_CheckRedemption.
         INSERT INTO UserRedemptions AS u (UserId, CampaignId, RedemptionCount, LastRedeemedAt)
         VALUES (p_UserId, v_check.campaignid, 1, now())
-        ON CONFLICT (UserId, CampaignId) DO UPDATE
+        ON CONFLICT (CampaignId, UserId) DO UPDATE
             SET RedemptionCount = u.RedemptionCount + 1, LastRedeemedAt = now()
             WHERE v_check.maxperuser IS NULL OR u.RedemptionCount < v_check.maxperuser
         RETURNING u.RedemptionCount INTO v_count;
