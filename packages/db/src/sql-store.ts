@@ -126,7 +126,7 @@ export class SqlCouponStore implements CouponStore {
       checkOptionalText("ipAddress", input.ipAddress, 200),
       checkOptionalText("userAgent", input.userAgent, 4000),
       input.idempotencyKey == null ? null : checkId("idempotencyKey", input.idempotencyKey, 200),
-      input.requestHash ?? null,
+      checkOptionalText("requestHash", input.requestHash, 128),
     ];
     // CP503: the coupon's counter slot is spent; the call rolled back and is made again on the slow
     // path that rebalances the campaign's budget (see fn_TakeCampaignUnit). 40P01/40001: the

@@ -1,14 +1,379 @@
-// The mssql engine (SQL Server / Azure SQL): placeholder until the SQL Server issue lands.
-import { type CouponStore, StoreError } from "../contract.ts";
-import type { StoreConfig } from "../config.ts";
-import type { MigrationReport } from "../migrate.ts";
+// The mssql engine: Azure SQL / SQL Server through an `mssql` (tedious) pool, calling only the stored
+// procedures of database/mssql (the app's role may EXECUTE them and touch no table). Arguments are
+// checked by validate.ts before any call; results are mapped by rows.ts and results.ts, as for the
+// PostgreSQL engines. A generation claim is a session application lock held on a connection of its
+// own, so it dies with the worker.
+import sql from "mssql";
+import {
+  type ActiveCampaign,
+  type BulkInsertResult,
+  type Campaign,
+  type CampaignInput,
+  type CouponDetails,
+  type CouponStore,
+  type ExportRow,
+  type GenerationClaim,
+  type GenerationRequest,
+  type GenerationRequestInput,
+  type GenerationStatus,
+  type RedeemInput,
+  type RedeemResult,
+  type RedemptionAttempt,
+  type RedemptionStats,
+  type ValidateResult,
+  StoreError,
+  normalizeCode,
+} from "../contract.ts";
+import { redeemResultFromJson, validateResultFromJson } from "../results.ts";
+import {
+  type Row,
+  activeCampaignFromRow,
+  attemptFromRow,
+  campaignFromRow,
+  couponDetailsFromRow,
+  date,
+  dateOrNull,
+  requestFromRow,
+  statsFromRow,
+  str,
+  strOrNull,
+} from "../rows.ts";
+import {
+  checkCampaignInput,
+  checkCode,
+  checkGenerationRequestInput,
+  checkId,
+  checkLimit,
+  checkOptionalText,
+  checkStatus,
+} from "../validate.ts";
+import { type MssqlOptions, type MssqlSettings, type MssqlStoreConfig, buildMssqlSettings } from "./mssql-config.ts";
+import { mapMssqlError, withRetry } from "./mssql-errors.ts";
 
-type MssqlConfig = Extract<StoreConfig, { engine: "mssql" }>;
+export { migrateMssql } from "./mssql-migrate.ts";
+export { buildMssqlSettings } from "./mssql-config.ts";
 
-export async function openMssqlStore(_c: MssqlConfig, _o: { poolSize?: number; applicationName?: string }): Promise<CouponStore> {
-  throw new StoreError("CONFIG", "the mssql engine is not built yet");
+type SqlType = sql.ISqlType | sql.ISqlTypeFactoryWithNoParams;
+type Param = [name: string, type: SqlType, value: unknown];
+
+const EXPORT_PAGE = 10_000;
+const nv = (n: number) => sql.NVarChar(n);
+
+export async function openMssqlStore(c: MssqlStoreConfig, o: MssqlOptions = {}): Promise<MssqlCouponStore> {
+  const settings = buildMssqlSettings(c, o);
+  const pool = new sql.ConnectionPool(settings.config);
+  // An idle connection that breaks emits 'error' on the pool; the next call gets a fresh connection.
+  pool.on("error", () => {});
+  try {
+    await withRetry(() => pool.connect(), true);
+  } catch (err) {
+    await pool.close().catch(() => {});
+    const mapped = mapMssqlError(err);
+    if (mapped instanceof StoreError) throw new StoreError(mapped.code, `${settings.describe}: ${mapped.message}`, { cause: err });
+    throw mapped;
+  }
+  return new MssqlCouponStore(pool, settings);
 }
 
-export async function migrateMssql(_c: MssqlConfig): Promise<MigrationReport> {
-  throw new StoreError("CONFIG", "the mssql engine is not built yet");
+export class MssqlCouponStore implements CouponStore {
+  readonly engine = "mssql" as const;
+  readonly #pool: sql.ConnectionPool;
+  readonly #settings: MssqlSettings;
+
+  constructor(pool: sql.ConnectionPool, settings: MssqlSettings) {
+    this.#pool = pool;
+    this.#settings = settings;
+  }
+
+  /** Executes one procedure; `idempotent` calls are retried on any transient failure, others only
+   *  when the server surely did not run them. Returns its result sets. */
+  async #exec(proc: string, params: Param[], idempotent: boolean): Promise<Row[][]> {
+    try {
+      return await withRetry(async () => {
+        const req = this.#pool.request();
+        for (const [name, type, value] of params) req.input(name, type, value);
+        const res = await req.execute(proc);
+        return (res.recordsets ?? []) as unknown as Row[][];
+      }, idempotent);
+    } catch (err) {
+      throw mapMssqlError(err);
+    }
+  }
+
+  async #rows(proc: string, params: Param[], idempotent = true): Promise<Row[]> {
+    return (await this.#exec(proc, params, idempotent))[0] ?? [];
+  }
+
+  async createCampaign(input: CampaignInput): Promise<Campaign> {
+    const c = checkCampaignInput(input);
+    const rows = await this.#rows(
+      "dbo.sp_CreateCampaign",
+      [
+        ["CampaignId", nv(100), c.campaignId],
+        ["Name", nv(200), c.name],
+        ["Description", nv(1000), c.description],
+        ["StartDate", sql.DateTime2, c.startDate],
+        ["EndDate", sql.DateTime2, c.endDate],
+        ["DiscountPercentage", sql.Decimal(5, 2), c.discountPercentage],
+        ["DiscountAmount", sql.Decimal(10, 2), c.discountAmount],
+        ["MaxRedemptionsPerUser", sql.Int, c.maxRedemptionsPerUser],
+        ["MaxTotalRedemptions", sql.Int, c.maxTotalRedemptions],
+        ["IsActive", sql.Bit, c.isActive],
+        ["CreatedBy", nv(100), c.createdBy],
+      ],
+      false,
+    );
+    return campaignFromRow(one(rows, "sp_CreateCampaign"));
+  }
+
+  async getCampaign(campaignId: string): Promise<Campaign | null> {
+    const rows = await this.#rows("dbo.sp_GetCampaign", [["CampaignId", nv(100), checkId("campaignId", campaignId)]]);
+    return rows[0] ? campaignFromRow(rows[0]) : null;
+  }
+
+  async listActiveCampaigns(): Promise<ActiveCampaign[]> {
+    return (await this.#rows("dbo.sp_GetActiveCampaigns", [])).map(activeCampaignFromRow);
+  }
+
+  async getRedemptionStats(campaignId: string): Promise<RedemptionStats | null> {
+    const rows = await this.#rows("dbo.sp_GetRedemptionStats", [["CampaignId", nv(100), checkId("campaignId", campaignId)]]);
+    return rows[0] ? statsFromRow(rows[0]) : null;
+  }
+
+  async getCouponDetails(code: string): Promise<CouponDetails | null> {
+    const rows = await this.#rows("dbo.sp_GetCouponDetails", [["CouponCode", nv(200), normalizeCode(checkCode(code))]]);
+    const r = rows[0];
+    if (!r) return null;
+    return couponDetailsFromRow(r, campaignFromRow(JSON.parse(str(r, "CampaignJson")) as Row));
+  }
+
+  async redeemCoupon(input: RedeemInput): Promise<RedeemResult> {
+    const code = normalizeCode(checkCode(input.code));
+    const userId = checkId("userId", input.userId);
+    const key = input.idempotencyKey == null ? null : checkId("idempotencyKey", input.idempotencyKey, 200);
+    // With a key, a repeat is a replay of the stored outcome, so any transient failure may be retried.
+    const rows = await this.#rows(
+      "dbo.sp_RedeemCoupon",
+      [
+        ["CouponCode", nv(200), code],
+        ["UserId", nv(100), userId],
+        ["IpAddress", nv(200), checkOptionalText("ipAddress", input.ipAddress, 200)],
+        ["UserAgent", nv(4000), checkOptionalText("userAgent", input.userAgent, 4000)],
+        ["IdempotencyKey", nv(200), key],
+        ["RequestHash", nv(4000), checkOptionalText("requestHash", input.requestHash, 4000)],
+      ],
+      key !== null,
+    );
+    return redeemResultFromJson(jsonOf(rows[0]));
+  }
+
+  async validateCoupon(input: { code: string; userId: string }): Promise<ValidateResult> {
+    const rows = await this.#rows("dbo.sp_ValidateCoupon", [
+      ["CouponCode", nv(200), normalizeCode(checkCode(input.code))],
+      ["UserId", nv(100), checkId("userId", input.userId)],
+    ]);
+    return validateResultFromJson(jsonOf(rows[0]));
+  }
+
+  assignCoupon(code: string, userId: string): Promise<CouponDetails> {
+    return this.#assign(code, checkId("userId", userId));
+  }
+
+  unassignCoupon(code: string): Promise<CouponDetails> {
+    return this.#assign(code, null);
+  }
+
+  async #assign(code: string, userId: string | null): Promise<CouponDetails> {
+    const normalized = normalizeCode(checkCode(code));
+    await this.#exec(
+      "dbo.sp_AssignCoupon",
+      [
+        ["CouponCode", nv(200), normalized],
+        ["UserId", nv(100), userId],
+      ],
+      true,
+    );
+    const details = await this.getCouponDetails(normalized);
+    if (!details) throw new StoreError("NOT_FOUND", `coupon ${normalized} does not exist`);
+    return details;
+  }
+
+  async listRedemptionAttempts(filter: { couponCode?: string; userId?: string; limit?: number }): Promise<RedemptionAttempt[]> {
+    const rows = await this.#rows("dbo.sp_ListRedemptionAttempts", [
+      ["CouponCode", nv(200), filter.couponCode === undefined ? null : normalizeCode(checkCode(filter.couponCode))],
+      ["UserId", nv(100), filter.userId === undefined ? null : checkId("userId", filter.userId)],
+      ["Limit", sql.Int, checkLimit(filter.limit)],
+    ]);
+    return rows.map(attemptFromRow);
+  }
+
+  async createGenerationRequest(input: GenerationRequestInput): Promise<GenerationRequest> {
+    const r = checkGenerationRequestInput(input);
+    const rows = await this.#rows(
+      "dbo.sp_CreateGenerationRequest",
+      [
+        ["RequestId", nv(100), r.requestId],
+        ["CampaignId", nv(100), r.campaignId],
+        ["RequestedAmount", sql.Int, r.requestedAmount],
+        ["Prefix", nv(20), r.prefix],
+        ["ExpirationDate", sql.DateTime2, r.expirationDate],
+        ["RequestedBy", nv(100), r.requestedBy],
+        ["CodeLength", sql.Int, r.codeLength],
+      ],
+      false,
+    );
+    return requestFromRow(one(rows, "sp_CreateGenerationRequest"));
+  }
+
+  async getGenerationRequest(requestId: string): Promise<GenerationRequest | null> {
+    const rows = await this.#rows("dbo.sp_GetGenerationRequest", [["RequestId", nv(100), checkId("requestId", requestId)]]);
+    return rows[0] ? requestFromRow(rows[0]) : null;
+  }
+
+  async listGenerationRequests(
+    filter: { campaignId?: string; status?: GenerationStatus; limit?: number } = {},
+  ): Promise<GenerationRequest[]> {
+    const rows = await this.#rows("dbo.sp_ListGenerationRequests", [
+      ["CampaignId", nv(100), filter.campaignId === undefined ? null : checkId("campaignId", filter.campaignId)],
+      ["Status", nv(20), filter.status === undefined ? null : checkStatus(filter.status)],
+      ["Limit", sql.Int, checkLimit(filter.limit)],
+    ]);
+    return rows.map(requestFromRow);
+  }
+
+  async claimGenerationRequest(requestId: string, workerId: string): Promise<GenerationClaim> {
+    return claimOnOwnConnection(this.#settings, checkId("requestId", requestId), checkId("workerId", workerId));
+  }
+
+  async updateGenerationRequest(requestId: string, status: GenerationStatus, failureReason?: string | null): Promise<GenerationRequest> {
+    const rows = await this.#rows("dbo.sp_UpdateGenerationRequest", [
+      ["RequestId", nv(100), checkId("requestId", requestId)],
+      ["Status", nv(20), checkStatus(status)],
+      ["FailureReason", sql.NVarChar(sql.MAX), failureReason ?? null],
+    ]);
+    return requestFromRow(one(rows, "sp_UpdateGenerationRequest"));
+  }
+
+  async bulkInsertCoupons(requestId: string, codes: readonly string[]): Promise<BulkInsertResult> {
+    checkId("requestId", requestId);
+    if (!Array.isArray(codes)) throw new StoreError("INVALID_INPUT", "codes must be an array of strings");
+    const rows = await this.#rows(
+      "dbo.sp_BulkInsertCoupons",
+      [
+        ["RequestId", nv(100), requestId],
+        ["Codes", sql.NVarChar(sql.MAX), JSON.stringify(codes)],
+      ],
+      false,
+    );
+    const r = one(rows, "sp_BulkInsertCoupons");
+    const existing = strOrNull(r, "existing");
+    return {
+      inserted: Number(r.inserted),
+      existing: existing ? (JSON.parse(existing) as { code: string }[]).map((e) => e.code) : [],
+      generatedAmount: Number(r.generatedAmount),
+      requestedAmount: Number(r.requestedAmount),
+    };
+  }
+
+  async countCouponsWithPrefix(prefix: string): Promise<number> {
+    const rows = await this.#rows("dbo.sp_CountCouponsWithPrefix", [["Prefix", nv(400), prefix]]);
+    return Number(one(rows, "sp_CountCouponsWithPrefix").n);
+  }
+
+  async *streamCoupons(filter: { campaignId?: string; requestId?: string }): AsyncIterable<ExportRow> {
+    const campaignId = filter.campaignId === undefined ? null : checkId("campaignId", filter.campaignId);
+    const requestId = filter.requestId === undefined ? null : checkId("requestId", filter.requestId);
+    let after = "0";
+    for (;;) {
+      const rows = await this.#rows("dbo.sp_ExportCoupons", [
+        ["CampaignId", nv(100), campaignId],
+        ["RequestId", nv(100), requestId],
+        ["AfterCouponId", sql.BigInt, after],
+        ["Limit", sql.Int, EXPORT_PAGE],
+      ]);
+      for (const r of rows) {
+        yield {
+          couponCode: str(r, "CouponCode"),
+          campaignId: str(r, "CampaignId"),
+          expiresAt: dateOrNull(r, "ExpiresAt"),
+          generationBatchId: strOrNull(r, "GenerationBatchId"),
+          createdAt: date(r, "CreatedAt"),
+        };
+      }
+      if (rows.length < EXPORT_PAGE) return;
+      after = str(rows[rows.length - 1] as Row, "CouponId");
+    }
+  }
+
+  async ping(): Promise<void> {
+    // No table is read, so the execute-only role may run it.
+    try {
+      await withRetry(() => this.#pool.request().query("SELECT 1 AS ok"), true);
+    } catch (err) {
+      throw mapMssqlError(err);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.#pool.close();
+  }
+}
+
+/** The claim's own connection (a pool of exactly one that never reaps it): the session application
+ *  lock taken by sp_ClaimGenerationRequest lives as long as this connection does. */
+async function claimOnOwnConnection(settings: MssqlSettings, requestId: string, workerId: string): Promise<GenerationClaim> {
+  const lost = new AbortController();
+  let released = false;
+  const gone = (err?: unknown) => {
+    if (!released && !lost.signal.aborted) {
+      lost.abort(new StoreError("UNAVAILABLE", `lost the connection that holds generation request ${requestId}`, { cause: err }));
+    }
+  };
+  const pool = new sql.ConnectionPool({
+    ...settings.config,
+    pool: { max: 1, min: 1, idleTimeoutMillis: 2_147_483_647 },
+    beforeConnect: (conn) => {
+      conn.on("end", () => gone());
+      conn.on("error", (err) => gone(err));
+    },
+  });
+  pool.on("error", (err) => gone(err));
+  const param = (req: sql.Request) => req.input("RequestId", sql.NVarChar(100), requestId);
+  let row: Row | undefined;
+  try {
+    await withRetry(() => pool.connect(), true);
+    const res = await param(pool.request()).input("WorkerId", sql.NVarChar(100), workerId).execute("dbo.sp_ClaimGenerationRequest");
+    row = (res.recordset as unknown as Row[] | undefined)?.[0];
+    if (!row) throw new Error("sp_ClaimGenerationRequest returned no row");
+  } catch (err) {
+    released = true;
+    await pool.close().catch(() => {});
+    throw mapMssqlError(err);
+  }
+  return {
+    request: requestFromRow(row),
+    signal: lost.signal,
+    async release() {
+      if (released) return;
+      released = true;
+      try {
+        await param(pool.request()).execute("dbo.sp_ReleaseGenerationRequest");
+      } catch {
+        // the lock goes with the connection anyway
+      }
+      await pool.close().catch(() => {});
+    },
+  };
+}
+
+function one(rows: Row[], what: string): Row {
+  const r = rows[0];
+  if (!r) throw new Error(`${what} returned no row`);
+  return r;
+}
+
+function jsonOf(row: Row | undefined): Record<string, unknown> {
+  const v = row?.result;
+  if (typeof v !== "string") throw new Error("the procedure returned no result document");
+  return JSON.parse(v) as Record<string, unknown>;
 }

@@ -1,0 +1,210 @@
+// Every T-SQL file under database/mssql, checked on every test run although no SQL Server runs here:
+// parsed by a real T-SQL grammar (antlr4ts-sql, antlr4ts pinned to 0.5.0-alpha.4), plus the rules
+// that grammar does not enforce. A file that needs a construct the grammar lacks says so in a header
+// line `-- grammar-lacks: <construct>` and gets a narrower check of our own instead (none does today).
+import { readFileSync, readdirSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import antlr from "antlr4ts-sql";
+import { expect } from "chai";
+import { splitBatches } from "../src/engines/mssql-migrate.ts";
+import { databaseDir } from "../src/migrate.ts";
+
+const { antlr4tsSQL, SQLDialect } = antlr;
+const MSSQL_DIR = databaseDir("mssql");
+const ENGINE_FILE = new URL("../src/engines/mssql.ts", import.meta.url);
+
+type Problem = { line: number; message: string };
+type Token = { text: string; line: number };
+
+function sqlFiles(dir: string): string[] {
+  return readdirSync(dir)
+    .flatMap((f) => (statSync(join(dir, f)).isDirectory() ? sqlFiles(join(dir, f)) : f.endsWith(".sql") ? [join(dir, f)] : []))
+    .sort();
+}
+
+/** Syntax errors of a script by the T-SQL grammar, with their lines. */
+function grammarProblems(script: string): Problem[] {
+  const problems: Problem[] = [];
+  const listener = {
+    syntaxError(_r: unknown, _s: unknown, line: number, col: number, msg: string) {
+      // the grammar lists every token it expected; the first words say enough
+      problems.push({ line, message: `${line}:${col} ${msg.replace(/ expecting \{.*$/s, " (unexpected here)")}` });
+    },
+  };
+  const a = new antlr4tsSQL(SQLDialect.TSQL);
+  a.getParseTree(a.getParser(a.getTokens(script, [listener]), [listener]));
+  return problems;
+}
+
+/** Default-channel tokens (no comments, no whitespace) of a script, lines offset to the file. */
+function tokensOf(script: string, firstLine = 1): Token[] {
+  const a = new antlr4tsSQL(SQLDialect.TSQL);
+  const stream = a.getTokens(script, []);
+  stream.fill();
+  return (
+    stream
+      .getTokens()
+      .filter((t) => t.channel === 0 && t.type !== -1)
+      // the case-changing input stream of antlr4ts-sql loses token text, so take it from the script
+      .map((t) => ({ text: script.slice(t.startIndex, t.stopIndex + 1), line: t.line + firstLine - 1 }))
+  );
+}
+
+const upper = (t: Token | undefined) => t?.text.toUpperCase();
+
+/** The rules the grammar accepts either way but SQL Server does not. */
+function ruleProblems(script: string): Problem[] {
+  const problems: Problem[] = [];
+  for (const batch of splitBatches(script)) {
+    const tokens = tokensOf(batch.sql, batch.line);
+    // THROW needs the statement before it terminated by ';' (else it can read as an alias).
+    tokens.forEach((t, i) => {
+      if (upper(t) !== "THROW") return;
+      const prev = upper(tokens[i - 1]);
+      if (prev !== ";" && prev !== "BEGIN" && prev !== "CATCH") {
+        problems.push({ line: t.line, message: `${t.line}: THROW must follow ';' (the statement before it is not terminated)` });
+      }
+    });
+    // CREATE PROCEDURE / VIEW / FUNCTION / TRIGGER must be the only statement of its batch.
+    const creates = tokens.flatMap((t, i) => {
+      if (upper(t) !== "CREATE") return [];
+      const k = upper(tokens[i + 1]) === "OR" ? i + 3 : i + 1;
+      return ["PROC", "PROCEDURE", "VIEW", "FUNCTION", "TRIGGER"].includes(upper(tokens[k]) ?? "") ? [{ at: i, line: t.line }] : [];
+    });
+    if (creates.length > 1) {
+      for (const c of creates.slice(1))
+        problems.push({ line: c.line, message: `${c.line}: a second CREATE PROCEDURE/VIEW/FUNCTION in one batch (add GO before it)` });
+    }
+    const first = creates[0];
+    if (first && first.at !== 0)
+      problems.push({
+        line: first.line,
+        message: `${first.line}: CREATE PROCEDURE/VIEW/FUNCTION must be the first statement of its batch`,
+      });
+  }
+  return problems;
+}
+
+/** The narrower check for a file that declares a construct the grammar lacks. */
+function narrowProblems(script: string, construct: string): Problem[] {
+  const problems: Problem[] = [];
+  if (!script.toUpperCase().includes(construct.toUpperCase())) {
+    problems.push({ line: 1, message: `1: the header names "${construct}" but the file does not use it; remove the header` });
+  }
+  for (const batch of splitBatches(script)) {
+    const open: number[] = [];
+    for (const t of tokensOf(batch.sql, batch.line)) {
+      if (t.text === "(") open.push(t.line);
+      if (t.text === ")" && open.pop() === undefined) problems.push({ line: t.line, message: `${t.line}: unbalanced ')'` });
+    }
+    for (const line of open) problems.push({ line, message: `${line}: unclosed '(' in the batch` });
+  }
+  return problems;
+}
+
+function checkScript(script: string): Problem[] {
+  const lacks = /^--\s*grammar-lacks:\s*(.+)$/m.exec(script)?.[1]?.trim();
+  return [...(lacks ? narrowProblems(script, lacks) : grammarProblems(script)), ...ruleProblems(script)];
+}
+
+const messages = (ps: Problem[]) => ps.map((p) => p.message);
+
+describe("T-SQL in database/mssql", function () {
+  this.timeout(120_000);
+  const files = sqlFiles(MSSQL_DIR);
+
+  it("has the four numbered migrations and the managed identity script", () => {
+    const names = files.map((f) => relative(MSSQL_DIR, f).replace(/\\/g, "/"));
+    expect(names).to.include.members([
+      "0001_schema.sql",
+      "0002_views.sql",
+      "0003_procedures.sql",
+      "0004_security.sql",
+      "security/add_managed_identity.sql",
+    ]);
+  });
+
+  for (const file of files) {
+    it(`${relative(MSSQL_DIR, file)} parses as T-SQL and keeps the batch rules`, () => {
+      expect(messages(checkScript(readFileSync(file, "utf8")))).to.deep.equal([]);
+    });
+  }
+
+  it("rejects a broken copy, naming the broken line", () => {
+    const lines = readFileSync(join(MSSQL_DIR, "0002_views.sql"), "utf8").split("\n");
+    const at = lines.findIndex((l) => l.trim() === "GROUP BY s.CampaignId;");
+    expect(at).to.be.greaterThan(0);
+    lines[at] = "GROUP s.CampaignId;";
+    const problems = checkScript(lines.join("\n"));
+    expect(problems, "the broken copy was accepted").to.not.be.empty;
+    expect(problems[0]?.line).to.equal(at + 1);
+  });
+
+  it("rejects a THROW whose previous statement is not terminated, naming its line", () => {
+    const script = "CREATE OR ALTER PROCEDURE dbo.p AS\nBEGIN\n    SELECT 1\n    THROW 50000, N'x', 1;\nEND;\nGO\n";
+    expect(grammarProblems(script), "the grammar alone lets this through").to.deep.equal([]);
+    expect(messages(ruleProblems(script))).to.deep.equal(["4: THROW must follow ';' (the statement before it is not terminated)"]);
+  });
+
+  it("rejects two procedures in one batch and a procedure that is not first in its batch", () => {
+    const two = "CREATE OR ALTER PROCEDURE dbo.a AS SELECT 1;\nCREATE OR ALTER PROCEDURE dbo.b AS SELECT 2;\nGO\n";
+    expect(messages(ruleProblems(two))).to.deep.equal(["2: a second CREATE PROCEDURE/VIEW/FUNCTION in one batch (add GO before it)"]);
+    const late = "SET NOCOUNT ON;\nGO\nPRINT 'x';\nCREATE VIEW dbo.v AS SELECT 1 AS one;\nGO\n";
+    expect(messages(ruleProblems(late))).to.deep.equal(["4: CREATE PROCEDURE/VIEW/FUNCTION must be the first statement of its batch"]);
+  });
+
+  it("checks a file that declares a construct the grammar lacks with the narrower rule instead", () => {
+    const script = "-- grammar-lacks: DENY\nDENY SELECT ON SCHEMA::dbo TO coupon_app;\nGO\n";
+    expect(grammarProblems(script), "the grammar rejects this valid T-SQL").to.not.be.empty;
+    expect(messages(checkScript(script))).to.deep.equal([]);
+    expect(messages(checkScript(script.replace("TO coupon_app;", "TO (coupon_app;")))).to.deep.equal(["2: unclosed '(' in the batch"]);
+  });
+
+  it("grants EXECUTE on every procedure the engine calls, and on nothing that does not exist", () => {
+    const engine = readFileSync(ENGINE_FILE, "utf8");
+    const called = new Set([...engine.matchAll(/"dbo\.(sp_\w+)"/g)].map((m) => m[1]));
+    const security = readFileSync(join(MSSQL_DIR, "0004_security.sql"), "utf8");
+    const granted = new Set([...security.matchAll(/GRANT EXECUTE ON dbo\.(\w+) TO coupon_app/g)].map((m) => m[1]));
+    const procedures = readFileSync(join(MSSQL_DIR, "0003_procedures.sql"), "utf8");
+    const defined = new Set([...procedures.matchAll(/CREATE OR ALTER PROCEDURE dbo\.(\w+)/g)].map((m) => m[1]));
+    expect(called.size).to.be.greaterThan(15);
+    expect(
+      [...called].filter((p) => !granted.has(p)),
+      "called but not granted",
+    ).to.deep.equal([]);
+    expect(
+      [...granted].filter((p) => !defined.has(p)),
+      "granted but not defined",
+    ).to.deep.equal([]);
+    expect(security, "the role must get no table access").to.not.match(/GRANT\s+(SELECT|INSERT|UPDATE|DELETE)/i);
+  });
+
+  it("mirrors the PostgreSQL procedure list", () => {
+    const pg = readFileSync(join(databaseDir("postgres"), "0003_procedures.sql"), "utf8");
+    const pgNames = new Set([...pg.matchAll(/CREATE OR REPLACE FUNCTION (\w+)\(/g)].map((m) => m[1]?.toLowerCase()));
+    const ms = readFileSync(join(MSSQL_DIR, "0003_procedures.sql"), "utf8");
+    const msNames = new Set([...ms.matchAll(/CREATE OR ALTER (?:PROCEDURE|FUNCTION) dbo\.(\w+)/g)].map((m) => m[1]?.toLowerCase()));
+    // fn_CheckInput is written out in the two T-SQL procedures that use it (a T-SQL function cannot THROW).
+    const missing = [...pgNames].filter((n) => n !== "fn_checkinput" && !msNames.has(n));
+    expect(missing, "PostgreSQL functions without a T-SQL twin").to.deep.equal([]);
+    expect(
+      [...msNames].filter((n) => !pgNames.has(n)),
+      "T-SQL objects without a PostgreSQL twin",
+    ).to.deep.equal([]);
+  });
+});
+
+describe("splitBatches (the migrator's GO splitting)", () => {
+  it("splits on lines that are only GO and keeps each batch's first line", () => {
+    const batches = splitBatches("SELECT 1;\nGO\n\n-- two\nSELECT 2;\n  go  \nSELECT 'GO';\nGO\n");
+    expect(batches.map((b) => [b.line, b.sql.trim()])).to.deep.equal([
+      [1, "SELECT 1;"],
+      [3, "-- two\nSELECT 2;"],
+      [7, "SELECT 'GO';"],
+    ]);
+  });
+
+  it("does not split on GO inside a line", () => {
+    expect(splitBatches("SELECT 1 AS GO;\nPRINT 'GO';\n")).to.have.length(1);
+  });
+});

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs the real-server suite (packages/db/test/mssql.test.ts: the conformance suite plus the SQL Server
+# specifics) against the SQL Server or Azure SQL that TEST_MSSQL_URL points at:
+#
+#   TEST_MSSQL_URL='mssql://sa:Passw0rd!@127.0.0.1:1433/master?trustServerCertificate=true' scripts/test-mssql.sh
+#
+# The login must be allowed to CREATE DATABASE and CREATE LOGIN: every block of the suite gets a fresh
+# database (created, migrated, dropped after) and an execute-only login in the coupon_app role. On a
+# server where that login cannot be created (Azure SQL Database: logins live in master), add
+# TEST_MSSQL_APP_LOGIN=0 to run the store as the given login instead. Extra arguments go to mocha.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -z "${TEST_MSSQL_URL:-}" ]; then
+  echo "TEST_MSSQL_URL is not set; point it at a SQL Server, e.g." >&2
+  echo "  TEST_MSSQL_URL='mssql://sa:Passw0rd!@127.0.0.1:1433/master?trustServerCertificate=true' $0" >&2
+  exit 2
+fi
+
+# the target, without its password
+echo "SQL Server under test: $(printf '%s' "$TEST_MSSQL_URL" | sed -E 's#(//[^:/@]+:)[^@]*@#\1***@#')"
+exec npx mocha packages/db/test/mssql.test.ts "$@"
