@@ -53,7 +53,9 @@ function template(): Promise<string> {
           await migratePostgres(withDatabase(POSTGRES_URL, building));
           await admin.query(`ALTER DATABASE ${building} RENAME TO ${name}`);
           // templates of older schemas are no use any more; one in use by another run stays
-          const stale = await admin.query("SELECT datname FROM pg_database WHERE datname LIKE 'coupons\\_tpl\\_%' AND datname <> $1", [name]);
+          const stale = await admin.query("SELECT datname FROM pg_database WHERE datname LIKE 'coupons\\_tpl\\_%' AND datname <> $1", [
+            name,
+          ]);
           for (const r of stale.rows) await admin.query(`DROP DATABASE IF EXISTS ${r.datname}`).catch(() => {});
         } catch (err) {
           await admin.query(`DROP DATABASE IF EXISTS ${building}`);
