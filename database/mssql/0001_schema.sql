@@ -179,6 +179,8 @@ CREATE TABLE dbo.UserRedemptions (
     LastRedeemedAt   datetime2     NULL,
     CONSTRAINT PK_UserRedemptions PRIMARY KEY CLUSTERED (UserRedemptionId),
     CONSTRAINT UQ_UserRedemptions_Campaign_User UNIQUE (CampaignId, UserId),
+    -- PostgreSQL's twin cascades by trigger instead: its foreign-key check locks the campaign row
+    -- (KEY SHARE) on every insert, which queued a busy campaign's redemptions; SQL Server's does not.
     CONSTRAINT FK_UserRedemptions_Campaigns FOREIGN KEY (CampaignId)
         REFERENCES dbo.Campaigns (CampaignId) ON DELETE CASCADE,
     CONSTRAINT CK_UserRedemptions_Count CHECK (RedemptionCount >= 0)

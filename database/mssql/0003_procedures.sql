@@ -245,9 +245,12 @@ BEGIN
 
         -- The coupon's lock: the code's unique key, and (through the lookup of AssignedTo, which that
         -- index does not cover) its clustered row.
-        SELECT @lockedId = CouponId, @assignedTo = AssignedTo
-        FROM dbo.Coupons WITH (UPDLOCK, ROWLOCK)
-        WHERE CouponCode = @Code;
+        -- A coupon that is redeemed already is refused without its lock (redeemed stays redeemed), so
+        -- a storm on one coupon answers at read speed instead of queueing on the winner's lock.
+        IF NOT EXISTS (SELECT 1 FROM dbo.Coupons WHERE CouponCode = @Code AND IsRedeemed = 1)
+            SELECT @lockedId = CouponId, @assignedTo = AssignedTo
+            FROM dbo.Coupons WITH (UPDLOCK, ROWLOCK)
+            WHERE CouponCode = @Code;
 
         SELECT @reason = Reason, @couponId = CouponId, @campaignId = CampaignId, @pct = DiscountPercentage,
                @amount = DiscountAmount, @maxPerUser = MaxPerUser, @maxTotal = MaxTotal

@@ -123,7 +123,7 @@ export class SqlCouponStore implements CouponStore {
     const params = [
       normalizeCode(checkCode(input.code)),
       checkId("userId", input.userId),
-      checkOptionalText("ipAddress", input.ipAddress, 200),
+      checkOptionalText("ipAddress", input.ipAddress, 45),
       checkOptionalText("userAgent", input.userAgent, 4000),
       input.idempotencyKey == null ? null : checkId("idempotencyKey", input.idempotencyKey, 200),
       checkOptionalText("requestHash", input.requestHash, 128),

@@ -157,7 +157,7 @@ export class MssqlCouponStore implements CouponStore {
       [
         ["CouponCode", nv(200), code],
         ["UserId", nv(100), userId],
-        ["IpAddress", nv(200), checkOptionalText("ipAddress", input.ipAddress, 200)],
+        ["IpAddress", nv(200), checkOptionalText("ipAddress", input.ipAddress, 45)],
         ["UserAgent", nv(4000), checkOptionalText("userAgent", input.userAgent, 4000)],
         ["IdempotencyKey", nv(200), key],
         ["RequestHash", nv(4000), checkOptionalText("requestHash", input.requestHash, 4000)],
