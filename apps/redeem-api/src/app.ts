@@ -1,0 +1,144 @@
+// Builds the express app of the redeem API from a store and a configuration; never listens (see
+// server.ts). Order: request id + log, security headers, metrics, body, routes, 404/405, problems.
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import express, { type Express, type RequestHandler } from "express";
+import helmet from "helmet";
+import pino, { type Logger } from "pino";
+import { pinoHttp } from "pino-http";
+import type { CouponStore } from "@coupons/db";
+import type { ApiConfig } from "./config.ts";
+import { type Metrics, createMetrics } from "./metrics.ts";
+import { HttpProblem, problemHandler } from "./problems.ts";
+import { campaignRoutes } from "./routes/campaigns.ts";
+import { couponRoutes } from "./routes/coupons.ts";
+import { generationRoutes } from "./routes/generation.ts";
+import { opsRoutes } from "./routes/ops.ts";
+import { redemptionRoutes } from "./routes/redemptions.ts";
+import { type Throttle, createThrottle } from "./throttle.ts";
+
+export type Deps = {
+  store: CouponStore;
+  config: ApiConfig;
+  throttle: Throttle;
+  metrics: Metrics;
+  logger: Logger;
+  state: { shuttingDown: boolean };
+};
+
+type Method = "get" | "post" | "put" | "delete";
+/** Declares a path's methods; any other method on the path answers 405 with Allow. */
+export type Register = (path: string, methods: Partial<Record<Method, RequestHandler[]>>) => void;
+
+export type BuiltApp = { app: Express; deps: Deps; close(): Promise<void> };
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function createLogger(config: Pick<ApiConfig, "logLevel">): Logger {
+  return pino({
+    level: config.logLevel,
+    base: { service: "redeem-api" },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: { paths: ["req.headers['x-api-key']", "req.headers.authorization", "req.headers.cookie"], censor: "[redacted]" },
+  });
+}
+
+/** Coupon codes are bearer secrets: logs keep the first 4 characters of a code in a path. */
+function maskPath(url: string): string {
+  return url.replace(/^(\/v1\/coupons\/)([^/?]{1,4})[^/?]*/, "$1$2…");
+}
+
+export function createApp(options: { store: CouponStore; config: ApiConfig; logger?: Logger; throttle?: Throttle }): BuiltApp {
+  const { store, config } = options;
+  const logger = options.logger ?? createLogger(config);
+  const deps: Deps = {
+    store,
+    config,
+    logger,
+    throttle: options.throttle ?? createThrottle(config.throttle, logger),
+    metrics: createMetrics(),
+    state: { shuttingDown: false },
+  };
+
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("etag", false);
+  app.set("trust proxy", config.trustProxy);
+  app.set("query parser", "simple");
+
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId(req: IncomingMessage, res: ServerResponse) {
+        const given = req.headers["x-request-id"];
+        const id = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+        res.setHeader("X-Request-Id", id);
+        return id;
+      },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? "error" : "info"),
+      serializers: {
+        req: (req) => ({ id: req.id, method: req.method, url: maskPath(req.url), remoteAddress: req.remoteAddress }),
+        res: (res) => ({ statusCode: res.statusCode }),
+      },
+    }),
+  );
+  app.use(helmet());
+  app.use(deps.metrics.middleware);
+  app.use((_req, res, next) => {
+    // while draining, tell keep-alive clients to reconnect (to another replica)
+    if (deps.state.shuttingDown) res.setHeader("Connection", "close");
+    next();
+  });
+  app.use(express.json({ limit: config.bodyLimitBytes, strict: true, type: ["application/json", "application/*+json"] }));
+  app.use((req, _res, next) => {
+    const hasBody = Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
+    if ((req.method === "POST" || req.method === "PUT") && hasBody && !req.is(["application/json", "application/*+json"])) {
+      next(new HttpProblem(415, "UNSUPPORTED_MEDIA_TYPE", "The body must be JSON", "send Content-Type: application/json"));
+      return;
+    }
+    next();
+  });
+
+  const register: Register = (path, methods) => {
+    const allowed: string[] = [];
+    for (const [method, handlers] of Object.entries(methods) as [Method, RequestHandler[]][]) {
+      app[method](path, ...handlers);
+      allowed.push(method.toUpperCase());
+      if (method === "get") allowed.push("HEAD");
+    }
+    const allow = allowed.join(", ");
+    app.all(path, (req, _res, next) => {
+      next(
+        new HttpProblem(
+          405,
+          "METHOD_NOT_ALLOWED",
+          "Method not allowed",
+          `${req.method} is not allowed here; use ${allow}`,
+          {},
+          { Allow: allow },
+        ),
+      );
+    });
+  };
+
+  opsRoutes(register, deps);
+  redemptionRoutes(register, deps);
+  couponRoutes(register, deps);
+  campaignRoutes(register, deps);
+  generationRoutes(register, deps);
+
+  app.use((req, _res, next) => {
+    next(
+      new HttpProblem(404, "ROUTE_NOT_FOUND", "No such endpoint", `${req.method} ${maskPath(req.path)} does not exist; see /openapi.json`),
+    );
+  });
+  app.use(problemHandler);
+
+  return {
+    app,
+    deps,
+    async close() {
+      await deps.throttle.close();
+    },
+  };
+}

@@ -1,0 +1,47 @@
+// The process entry point (the container's CMD): configuration from the environment, open the store,
+// serve, and stop gracefully on SIGTERM/SIGINT. Exits 1 with a readable message on bad configuration.
+import { describeConfig, openStore, storeConfigFromEnv } from "@coupons/db";
+import { createLogger } from "./app.ts";
+import { ConfigError, loadConfig } from "./config.ts";
+import { startServer, stopServer } from "./server.ts";
+
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  let storeConfig: ReturnType<typeof storeConfigFromEnv>;
+  try {
+    config = loadConfig();
+    storeConfig = storeConfigFromEnv();
+  } catch (err) {
+    const message = err instanceof ConfigError || (err as { code?: string }).code === "CONFIG" ? (err as Error).message : String(err);
+    process.stderr.write(`redeem-api: configuration error: ${message}\n`);
+    process.exit(1);
+  }
+  const logger = createLogger(config);
+  logger.info({ database: describeConfig(storeConfig) }, "opening the store");
+  const store = await openStore(storeConfig, {
+    migrate: config.migrateOnStart,
+    poolSize: config.dbPoolSize,
+    applicationName: "coupons-redeem-api",
+  });
+  const running = await startServer({ store, config, logger });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "stopping: no new connections, finishing in-flight requests");
+    stopServer(running).then(
+      () => process.exit(0),
+      (err) => {
+        logger.error({ err }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}
+
+main().catch((err) => {
+  process.stderr.write(`redeem-api: cannot start: ${(err as Error)?.message ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,500 @@
+// The redeem API's behaviour through real HTTP, as a function of the engine, so the same scenarios
+// run on embedded and on PostgreSQL. Every response is checked against the OpenAPI document.
+import type { CouponStore } from "@coupons/db";
+import type { EngineUnderTest } from "../../../packages/db/test/support.ts";
+import { expect } from "chai";
+import { type RunningServer, startServer, stopServer } from "../src/server.ts";
+import { ApiClient, KEYS, OpenApiChecker, addCoupons, seedCampaign, testConfig, unique } from "./helpers.ts";
+
+const DAY = 86_400_000;
+
+export function apiScenarios(engine: EngineUnderTest): void {
+  let store: CouponStore;
+  let cleanup: () => Promise<void>;
+  let running: RunningServer;
+  let api: ApiClient;
+  const checker = new OpenApiChecker();
+
+  before(async () => {
+    await checker.init();
+    ({ store, cleanup } = await engine.open());
+    running = await startServer({ store, config: testConfig() });
+    api = new ApiClient(running.url, checker);
+  });
+  after(async () => {
+    if (running) await stopServer(running, { closeStore: false });
+    if (cleanup) await cleanup();
+  });
+
+  const redeem = (code: string, userId: string, extra: Record<string, unknown> = {}, key: string = KEYS.shop, headers = {}) =>
+    api.post("/v1/redemptions", { code, userId, ...extra }, key, headers);
+
+  describe("health, readiness, documentation", () => {
+    it("When /healthz and /readyz are called without a key, then both answer 200", async () => {
+      expect((await api.get("/healthz", null)).body).to.deep.equal({ status: "ok" });
+      const ready = await api.get("/readyz", null);
+      expect(ready.status).to.equal(200);
+      expect(ready.body).to.deep.equal({ status: "ready", engine: engine.name });
+    });
+
+    it("When the OpenAPI document is asked for with a key, then it is an OpenAPI 3.1 document", async () => {
+      const r = await api.get("/openapi.json", KEYS.shop);
+      expect(r.status).to.equal(200);
+      expect(r.body.openapi).to.equal("3.1.0");
+    });
+
+    it("When a response is sent, then it carries helmet's headers and a request id, echoing a given one", async () => {
+      const r = await api.call("GET", "/healthz", { headers: { "x-request-id": "abc-123" } });
+      expect(r.headers.get("x-request-id")).to.equal("abc-123");
+      expect(r.headers.get("x-content-type-options")).to.equal("nosniff");
+      const generated = await api.get("/healthz", null);
+      expect(generated.headers.get("x-request-id")).to.match(/^[0-9a-f-]{36}$/);
+      const bad = await api.call("GET", "/healthz", { headers: { "x-request-id": "bad id with spaces" } });
+      expect(bad.headers.get("x-request-id")).to.match(/^[0-9a-f-]{36}$/);
+    });
+  });
+
+  describe("authentication and scopes", () => {
+    const protectedCalls: [string, string][] = [
+      ["POST", "/v1/redemptions"],
+      ["POST", "/v1/validations"],
+      ["GET", "/v1/coupons/ANY"],
+      ["PUT", "/v1/coupons/ANY/assignment"],
+      ["DELETE", "/v1/coupons/ANY/assignment"],
+      ["GET", "/v1/campaigns"],
+      ["POST", "/v1/campaigns"],
+      ["GET", "/v1/campaigns/x"],
+      ["GET", "/v1/campaigns/x/stats"],
+      ["POST", "/v1/generation-requests"],
+      ["GET", "/v1/generation-requests/x"],
+      ["GET", "/metrics"],
+      ["GET", "/openapi.json"],
+    ];
+
+    it("When any endpoint but health is called without a key, then it answers 401 UNAUTHENTICATED", async () => {
+      for (const [method, path] of protectedCalls) {
+        const r = await api.call(method, path, { body: method === "GET" || method === "DELETE" ? undefined : {} });
+        expect(r.status, `${method} ${path}`).to.equal(401);
+        expect(r.body.code).to.equal("UNAUTHENTICATED");
+        expect(r.headers.get("www-authenticate")).to.match(/ApiKey/);
+      }
+    });
+
+    it("When a key that is not configured is sent, then it answers 401", async () => {
+      const r = await api.get("/v1/campaigns", "not-a-real-key");
+      expect(r.status).to.equal(401);
+      expect(r.body.code).to.equal("UNAUTHENTICATED");
+    });
+
+    it("When a key lacks the endpoint's scope, then it answers 403 FORBIDDEN naming the scope", async () => {
+      const cases: [string, string, string, string][] = [
+        ["POST", "/v1/redemptions", KEYS.reader, "redeem"],
+        ["POST", "/v1/campaigns", KEYS.shop, "admin"],
+        ["GET", "/v1/campaigns", KEYS.shop, "read"],
+        ["PUT", "/v1/coupons/ANY/assignment", KEYS.other, "admin"],
+        ["GET", "/v1/generation-requests/x", KEYS.reader, "admin"],
+        ["GET", "/metrics", KEYS.shop, "read"],
+      ];
+      for (const [method, path, key, scope] of cases) {
+        const r = await api.call(method, path, { key, body: method === "GET" ? undefined : {} });
+        expect(r.status, `${method} ${path}`).to.equal(403);
+        expect(r.body.code).to.equal("FORBIDDEN");
+        expect(r.body.detail).to.contain(scope);
+      }
+    });
+  });
+
+  describe("campaigns", () => {
+    const body = (campaignId: string, extra: Record<string, unknown> = {}) => ({
+      campaignId,
+      name: "Spring sale",
+      startDate: new Date(Date.now() - DAY).toISOString(),
+      endDate: new Date(Date.now() + DAY).toISOString(),
+      discountPercentage: 15,
+      maxRedemptionsPerUser: 2,
+      ...extra,
+    });
+
+    it("When an admin creates a campaign, then it answers 201 with the campaign, its Location, and it is listed as active", async () => {
+      const id = unique("spring");
+      const r = await api.post("/v1/campaigns", body(id));
+      expect(r.status).to.equal(201);
+      expect(r.headers.get("location")).to.equal(`/v1/campaigns/${id}`);
+      expect(r.body).to.include({
+        campaignId: id,
+        discountPercentage: 15,
+        currentRedemptions: 0,
+        isActive: true,
+        createdBy: "apikey:admin",
+      });
+      const got = await api.get(`/v1/campaigns/${id}`, KEYS.reader);
+      expect(got.status).to.equal(200);
+      expect(got.body.campaignId).to.equal(id);
+      const list = await api.get("/v1/campaigns", KEYS.reader);
+      expect(list.status).to.equal(200);
+      expect(list.body.campaigns.map((c: { campaignId: string }) => c.campaignId)).to.include(id);
+    });
+
+    it("When a campaign is inactive, then it is not listed as active", async () => {
+      const id = unique("off");
+      expect((await api.post("/v1/campaigns", body(id, { isActive: false }))).status).to.equal(201);
+      const list = await api.get("/v1/campaigns", KEYS.reader);
+      expect(list.body.campaigns.map((c: { campaignId: string }) => c.campaignId)).to.not.include(id);
+    });
+
+    it("When a campaign id is used twice, then the second answers 409 CONFLICT", async () => {
+      const id = unique("dup");
+      await api.post("/v1/campaigns", body(id));
+      const r = await api.post("/v1/campaigns", body(id));
+      expect(r.status).to.equal(409);
+      expect(r.body.code).to.equal("CONFLICT");
+    });
+
+    it("When a campaign body is invalid, then it answers 400 naming each field", async () => {
+      const r = await api.post("/v1/campaigns", body(unique("bad"), { discountAmount: 5, endDate: "yesterday" }));
+      expect(r.status).to.equal(400);
+      expect(r.body.code).to.equal("VALIDATION_FAILED");
+      expect(r.body.errors.map((e: { field: string }) => e.field)).to.include("endDate");
+      const both = await api.post("/v1/campaigns", body(unique("bad"), { discountAmount: 5 }));
+      expect(both.status).to.equal(400);
+      expect(both.body.errors[0].field).to.equal("discountPercentage");
+      const extra = await api.post("/v1/campaigns", body(unique("bad"), { colour: "red" }));
+      expect(extra.status).to.equal(400);
+    });
+
+    it("When stats are asked for, then they count coupons; an unknown campaign answers 404", async () => {
+      const codes = [unique("st1"), unique("st2"), unique("st3")];
+      const campaignId = await seedCampaign(store, { codes });
+      expect((await redeem(codes[0]!, "stats-user")).status).to.equal(200);
+      const r = await api.get(`/v1/campaigns/${campaignId}/stats`, KEYS.reader);
+      expect(r.status).to.equal(200);
+      expect(r.body).to.deep.equal({ campaignId, totalCoupons: 3, redeemedCoupons: 1, availableCoupons: 2, expiredCoupons: 0 });
+      const missing = await api.get("/v1/campaigns/NO-SUCH-CAMPAIGN/stats", KEYS.reader);
+      expect(missing.status).to.equal(404);
+      expect(missing.body.code).to.equal("NOT_FOUND");
+      expect((await api.get("/v1/campaigns/NO-SUCH-CAMPAIGN", KEYS.reader)).status).to.equal(404);
+    });
+  });
+
+  describe("generation requests", () => {
+    it("When an admin creates a generation request, then it answers 201 and its progress can be read", async () => {
+      const campaignId = await seedCampaign(store, { codes: [] });
+      const r = await api.post("/v1/generation-requests", { campaignId, requestedAmount: 4, prefix: "GEN-", codeLength: 8 });
+      expect(r.status).to.equal(201);
+      expect(r.body).to.include({ campaignId, requestedAmount: 4, generatedAmount: 0, status: "Requested", progressPercent: 0 });
+      expect(r.headers.get("location")).to.equal(`/v1/generation-requests/${r.body.requestId}`);
+      const claim = await store.claimGenerationRequest(r.body.requestId, "w1");
+      await store.bulkInsertCoupons(r.body.requestId, [unique("GEN-a"), unique("GEN-b"), unique("GEN-c")]);
+      await claim.release();
+      const got = await api.get(`/v1/generation-requests/${r.body.requestId}`);
+      expect(got.status).to.equal(200);
+      expect(got.body).to.include({ generatedAmount: 3, progressPercent: 75, status: "Generating" });
+    });
+
+    it("When the campaign or request does not exist, then it answers 404; a bad prefix answers 400 naming it", async () => {
+      const r = await api.post("/v1/generation-requests", { campaignId: "NO-SUCH", requestedAmount: 1 });
+      expect(r.status).to.equal(404);
+      expect(r.body.code).to.equal("NOT_FOUND");
+      expect((await api.get("/v1/generation-requests/nope")).status).to.equal(404);
+      const bad = await api.post("/v1/generation-requests", { campaignId: "x", requestedAmount: 1, prefix: "lower" });
+      expect(bad.status).to.equal(400);
+      expect(bad.body.errors[0].field).to.equal("prefix");
+    });
+  });
+
+  describe("redemption and every refusal code", () => {
+    it("When a user redeems an available coupon, then it answers 200 with the discount and records IP and user agent", async () => {
+      const code = unique("ok");
+      const campaignId = await seedCampaign(store, { codes: [code], discountPercentage: 12.5 });
+      const r = await api.call("POST", "/v1/redemptions", {
+        key: KEYS.shop,
+        body: { code: code.toLowerCase(), userId: "alice" },
+        headers: { "user-agent": "shop-service/1.0" },
+      });
+      expect(r.status).to.equal(200);
+      expect(r.body).to.include({ redeemed: true, couponCode: code, campaignId, discountPercentage: 12.5, discountAmount: null });
+      expect(r.headers.get("idempotent-replayed")).to.equal(null);
+      const [attempt] = await store.listRedemptionAttempts({ couponCode: code });
+      expect(attempt).to.include({ success: true, userId: "alice", ipAddress: "127.0.0.1", userAgent: "shop-service/1.0" });
+    });
+
+    it("When a service redeems on a user's behalf, then the body's IP and user agent are recorded", async () => {
+      const code = unique("behalf");
+      await seedCampaign(store, { codes: [code] });
+      const r = await redeem(code, "bob", { ipAddress: "203.0.113.7", userAgent: "Mozilla/5.0 (phone)" });
+      expect(r.status).to.equal(200);
+      const [attempt] = await store.listRedemptionAttempts({ couponCode: code });
+      expect(attempt).to.include({ ipAddress: "203.0.113.7", userAgent: "Mozilla/5.0 (phone)" });
+    });
+
+    it("When X-Forwarded-For is sent without a trusted proxy configured, then it is ignored", async () => {
+      const code = unique("xff");
+      await seedCampaign(store, { codes: [code] });
+      await redeem(code, "carol", {}, KEYS.shop, { "x-forwarded-for": "198.51.100.1" });
+      const [attempt] = await store.listRedemptionAttempts({ couponCode: code });
+      expect(attempt?.ipAddress).to.equal("127.0.0.1");
+    });
+
+    it("When the code does not exist, then 404 COUPON_NOT_FOUND, and the attempt is logged", async () => {
+      const code = unique("missing");
+      const r = await redeem(code, "dave");
+      expect(r.status).to.equal(404);
+      expect(r.body).to.include({ code: "COUPON_NOT_FOUND", couponCode: code, campaignId: null });
+      const [attempt] = await store.listRedemptionAttempts({ couponCode: code });
+      expect(attempt).to.include({ success: false, failureReason: "COUPON_NOT_FOUND" });
+    });
+
+    it("When the campaign is inactive or not started, then 422 CAMPAIGN_INACTIVE", async () => {
+      const off = unique("off");
+      await seedCampaign(store, { codes: [off], isActive: false });
+      const r = await redeem(off, "erin");
+      expect(r.status).to.equal(422);
+      expect(r.body.code).to.equal("CAMPAIGN_INACTIVE");
+      const later = unique("later");
+      await seedCampaign(store, { codes: [later], startDate: new Date(Date.now() + DAY) });
+      expect((await redeem(later, "erin")).body.code).to.equal("CAMPAIGN_INACTIVE");
+    });
+
+    it("When the coupon was redeemed already, then 409 ALREADY_REDEEMED", async () => {
+      const code = unique("twice");
+      await seedCampaign(store, { codes: [code] });
+      expect((await redeem(code, "frank")).status).to.equal(200);
+      const r = await redeem(code, "grace");
+      expect(r.status).to.equal(409);
+      expect(r.body.code).to.equal("ALREADY_REDEEMED");
+    });
+
+    it("When the coupon has expired, then 422 COUPON_EXPIRED", async () => {
+      const code = unique("old");
+      await seedCampaign(store, { codes: [code], expirationDate: new Date(Date.now() - 1000) });
+      const r = await redeem(code, "heidi");
+      expect(r.status).to.equal(422);
+      expect(r.body.code).to.equal("COUPON_EXPIRED");
+    });
+
+    it("When the coupon is assigned to another user, then 403 NOT_ASSIGNED_TO_USER; the assignee may redeem", async () => {
+      const code = unique("mine");
+      await seedCampaign(store, { codes: [code] });
+      expect((await api.put(`/v1/coupons/${code}/assignment`, { userId: "ivan" })).status).to.equal(200);
+      const r = await redeem(code, "judy");
+      expect(r.status).to.equal(403);
+      expect(r.body.code).to.equal("NOT_ASSIGNED_TO_USER");
+      expect((await redeem(code, "ivan")).status).to.equal(200);
+    });
+
+    it("When the user reached the per-user limit, then 409 USER_LIMIT_REACHED", async () => {
+      const [a, b] = [unique("pu1"), unique("pu2")];
+      await seedCampaign(store, { codes: [a, b], maxRedemptionsPerUser: 1 });
+      expect((await redeem(a, "ken")).status).to.equal(200);
+      const r = await redeem(b, "ken");
+      expect(r.status).to.equal(409);
+      expect(r.body.code).to.equal("USER_LIMIT_REACHED");
+    });
+
+    it("When the campaign reached its total limit, then 409 CAMPAIGN_LIMIT_REACHED", async () => {
+      const [a, b] = [unique("cap1"), unique("cap2")];
+      await seedCampaign(store, { codes: [a, b], maxTotalRedemptions: 1 });
+      expect((await redeem(a, "leo")).status).to.equal(200);
+      const r = await redeem(b, "mia");
+      expect(r.status).to.equal(409);
+      expect(r.body.code).to.equal("CAMPAIGN_LIMIT_REACHED");
+    });
+
+    it("When many requests redeem one coupon at once, then exactly one succeeds", async () => {
+      const code = unique("storm");
+      await seedCampaign(store, { codes: [code] });
+      const results = await Promise.all(Array.from({ length: 24 }, (_, i) => redeem(code, `storm-${i}`, { ipAddress: `10.0.0.${i}` })));
+      expect(results.filter((r) => r.status === 200)).to.have.length(1);
+      expect(results.filter((r) => r.status === 409 && r.body.code === "ALREADY_REDEEMED")).to.have.length(23);
+    });
+
+    it("When the body is invalid, then 400 VALIDATION_FAILED names the field", async () => {
+      const r = await api.post("/v1/redemptions", { code: "X" }, KEYS.shop);
+      expect(r.status).to.equal(400);
+      expect(r.body.errors[0].field).to.equal("userId");
+      expect(r.body.detail).to.match(/^userId: /);
+      const ip = await redeem("X", "u", { ipAddress: "not-an-ip" });
+      expect(ip.body.errors[0].field).to.equal("ipAddress");
+      const long = await redeem("A".repeat(51), "u");
+      expect(long.body.errors[0].field).to.equal("code");
+    });
+  });
+
+  describe("idempotency", () => {
+    it("When a redemption is retried with the same key and body, then the original outcome returns, marked as a replay", async () => {
+      const code = unique("idem");
+      await seedCampaign(store, { codes: [code] });
+      const key = { "idempotency-key": unique("k") };
+      const first = await redeem(code, "nina", {}, KEYS.shop, key);
+      expect(first.status).to.equal(200);
+      // the coupon is redeemed now; the retry still gets the original success
+      const again = await api.call("POST", "/v1/redemptions", { key: KEYS.shop, body: { userId: "nina", code }, headers: key });
+      expect(again.status).to.equal(200);
+      expect(again.body).to.deep.equal(first.body);
+      expect(again.headers.get("idempotent-replayed")).to.equal("true");
+      expect(await store.listRedemptionAttempts({ couponCode: code })).to.have.length(1);
+    });
+
+    it("When a refused redemption is retried with its key, then the same refusal returns, even if the coupon changed since", async () => {
+      const code = unique("idem-ref");
+      const key = { "idempotency-key": unique("k") };
+      const first = await redeem(code, "olga", {}, KEYS.shop, key);
+      expect(first.status).to.equal(404);
+      await seedCampaign(store, { codes: [code] }); // the code exists now
+      const again = await redeem(code, "olga", {}, KEYS.shop, key);
+      expect(again.status).to.equal(404);
+      expect(again.body.code).to.equal("COUPON_NOT_FOUND");
+      expect(again.headers.get("idempotent-replayed")).to.equal("true");
+    });
+
+    it("When the same key comes with another body, then 422 IDEMPOTENCY_MISMATCH", async () => {
+      const code = unique("idem-mm");
+      await seedCampaign(store, { codes: [code] });
+      const key = { "idempotency-key": unique("k") };
+      expect((await redeem(code, "pete", {}, KEYS.shop, key)).status).to.equal(200);
+      const r = await redeem(code, "quinn", {}, KEYS.shop, key);
+      expect(r.status).to.equal(422);
+      expect(r.body.code).to.equal("IDEMPOTENCY_MISMATCH");
+    });
+
+    it("When two API keys use the same Idempotency-Key, then they do not share outcomes", async () => {
+      const [a, b] = [unique("idem-a"), unique("idem-b")];
+      await seedCampaign(store, { codes: [a, b] });
+      const key = { "idempotency-key": unique("shared") };
+      expect((await redeem(a, "rita", {}, KEYS.shop, key)).status).to.equal(200);
+      const other = await redeem(b, "sam", {}, KEYS.other, key);
+      expect(other.status).to.equal(200);
+      expect(other.body.couponCode).to.equal(b);
+    });
+
+    it("When the Idempotency-Key is malformed, then 400 names the header", async () => {
+      const r = await redeem("X", "u", {}, KEYS.shop, { "idempotency-key": "x".repeat(129) });
+      expect(r.status).to.equal(400);
+      expect(r.body.code).to.equal("VALIDATION_FAILED");
+    });
+  });
+
+  describe("validation without redeeming", () => {
+    it("When a coupon is validated, then the verdict comes back and nothing changes", async () => {
+      const code = unique("val");
+      const campaignId = await seedCampaign(store, { codes: [code], discountPercentage: 20 });
+      const r = await api.post("/v1/validations", { code, userId: "tom" }, KEYS.shop);
+      expect(r.status).to.equal(200);
+      expect(r.body).to.deep.equal({ valid: true, couponCode: code, campaignId, discountPercentage: 20, discountAmount: null });
+      expect((await api.get(`/v1/coupons/${code}`, KEYS.reader)).body.status).to.equal("available");
+      expect(await store.listRedemptionAttempts({ couponCode: code })).to.have.length(0);
+    });
+
+    it("When a coupon cannot be redeemed, then validate says why with the refusal code", async () => {
+      const code = unique("val-no");
+      const campaignId = await seedCampaign(store, { codes: [code], maxTotalRedemptions: 1 });
+      await redeem(code, "uma");
+      const r = await api.post("/v1/validations", { code, userId: "vic" }, KEYS.reader);
+      expect(r.status).to.equal(200);
+      expect(r.body).to.deep.equal({ valid: false, couponCode: code, campaignId, reason: "ALREADY_REDEEMED" });
+      const missing = await api.post("/v1/validations", { code: unique("nope"), userId: "vic" }, KEYS.reader);
+      expect(missing.body).to.include({ valid: false, reason: "COUPON_NOT_FOUND", campaignId: null });
+    });
+  });
+
+  describe("coupon details and assignment", () => {
+    it("When details are asked for, then the computed status follows the coupon's life", async () => {
+      const [a, b, c] = [unique("d-av"), unique("d-ex"), unique("d-in")];
+      const campaignId = await seedCampaign(store, { codes: [a] });
+      await addCoupons(store, campaignId, [b], new Date(Date.now() - 1000));
+      await seedCampaign(store, { codes: [c], isActive: false });
+      const av = await api.get(`/v1/coupons/${a.toLowerCase()}`, KEYS.reader);
+      expect(av.status).to.equal(200);
+      expect(av.body).to.include({ couponCode: a, campaignId, status: "available", isRedeemed: false, assignedTo: null });
+      expect(av.body.campaign.campaignId).to.equal(campaignId);
+      await api.put(`/v1/coupons/${a}/assignment`, { userId: "wes" });
+      expect((await api.get(`/v1/coupons/${a}`, KEYS.reader)).body.status).to.equal("assigned");
+      await redeem(a, "wes");
+      const red = await api.get(`/v1/coupons/${a}`, KEYS.reader);
+      expect(red.body).to.include({ status: "redeemed", redeemedBy: "wes", isRedeemed: true });
+      expect((await api.get(`/v1/coupons/${b}`, KEYS.reader)).body.status).to.equal("expired");
+      expect((await api.get(`/v1/coupons/${c}`, KEYS.reader)).body.status).to.equal("campaign_inactive");
+      const missing = await api.get(`/v1/coupons/${unique("none")}`, KEYS.reader);
+      expect(missing.status).to.equal(404);
+      expect(missing.body.code).to.equal("COUPON_NOT_FOUND");
+    });
+
+    it("When a coupon is assigned, reassigned, unassigned, then the state changes are checked", async () => {
+      const code = unique("asg");
+      await seedCampaign(store, { codes: [code] });
+      const put = await api.put(`/v1/coupons/${code}/assignment`, { userId: "xena" });
+      expect(put.status).to.equal(200);
+      expect(put.body.assignedTo).to.equal("xena");
+      const steal = await api.put(`/v1/coupons/${code}/assignment`, { userId: "yuri" });
+      expect(steal.status).to.equal(409);
+      expect(steal.body.code).to.equal("CONFLICT");
+      const del = await api.delete(`/v1/coupons/${code}/assignment`);
+      expect(del.status).to.equal(200);
+      expect(del.body.assignedTo).to.equal(null);
+      await redeem(code, "zack");
+      const late = await api.put(`/v1/coupons/${code}/assignment`, { userId: "xena" });
+      expect(late.status).to.equal(409);
+      expect((await api.delete(`/v1/coupons/${unique("none")}/assignment`)).status).to.equal(404);
+      const noUser = await api.put(`/v1/coupons/${code}/assignment`, {});
+      expect(noUser.status).to.equal(400);
+      expect(noUser.body.errors[0].field).to.equal("userId");
+    });
+  });
+
+  describe("HTTP errors", () => {
+    it("When a route does not exist, then 404 ROUTE_NOT_FOUND as problem+json", async () => {
+      const r = await api.get("/v1/nothing-here");
+      expect(r.status).to.equal(404);
+      expect(r.body.code).to.equal("ROUTE_NOT_FOUND");
+    });
+
+    it("When a method is wrong, then 405 with Allow", async () => {
+      const r = await api.get("/v1/redemptions", KEYS.shop);
+      expect(r.status).to.equal(405);
+      expect(r.headers.get("allow")).to.equal("POST");
+      const d = await api.delete("/v1/campaigns");
+      expect(d.status).to.equal(405);
+      expect(d.headers.get("allow")).to.equal("GET, HEAD, POST");
+    });
+
+    it("When the body is too large, then 413; malformed JSON 400; a non-JSON body 415", async () => {
+      const big = await api.call("POST", "/v1/redemptions", {
+        key: KEYS.shop,
+        raw: JSON.stringify({ code: "x".repeat(40_000), userId: "u" }),
+      });
+      expect(big.status).to.equal(413);
+      expect(big.body.code).to.equal("PAYLOAD_TOO_LARGE");
+      const bad = await api.call("POST", "/v1/redemptions", { key: KEYS.shop, raw: '{"code": "X", ' });
+      expect(bad.status).to.equal(400);
+      expect(bad.body.code).to.equal("MALFORMED_JSON");
+      const text = await api.call("POST", "/v1/redemptions", { key: KEYS.shop, raw: "code=X", contentType: "text/plain" });
+      expect(text.status).to.equal(415);
+      const arr = await api.call("POST", "/v1/redemptions", { key: KEYS.shop, raw: "[1,2]" });
+      expect(arr.status).to.equal(400);
+    });
+  });
+
+  describe("metrics", () => {
+    it("When redemptions happened, then /metrics counts them by outcome and has the latency histogram", async () => {
+      const r = await api.get("/metrics", KEYS.reader);
+      expect(r.status).to.equal(200);
+      expect(r.text).to.match(/coupons_redemptions_total\{outcome="redeemed"\} [1-9]/);
+      expect(r.text).to.match(/coupons_redemptions_total\{outcome="COUPON_NOT_FOUND"\} [1-9]/);
+      expect(r.text).to.match(
+        /coupons_http_request_duration_seconds_bucket\{le="0\.005",method="POST",route="\/v1\/redemptions",status="200"\}/,
+      );
+    });
+  });
+
+  describe("the OpenAPI document", () => {
+    it("When the suite has run, then every documented operation was answered and checked at least once with success", () => {
+      for (const op of checker.operationIds()) {
+        const statuses = [...(checker.seen.get(op) ?? [])];
+        expect(
+          statuses.some((s) => s < 300),
+          `${op} had no checked success (saw ${statuses.join(",") || "nothing"})`,
+        ).to.equal(true);
+      }
+    });
+  });
+}
