@@ -11,6 +11,7 @@ import {
   type StoreConfig,
   StoreError,
   describeConfig,
+  loadSecretsIntoEnv,
   migrate,
   openStore,
   storeConfigFromEnv,
@@ -18,6 +19,7 @@ import {
 } from "@coupons/db";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { stringify } from "csv-stringify";
+import { registerLaunchCommand } from "./aci-command.ts";
 import { DEFAULT_CODE_LENGTH, checkCodeLength, checkFeasibility, checkPrefix } from "./codes.ts";
 import { EXIT, type ExitCode, GeneratorError } from "./errors.ts";
 import { DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, type GenerateResult, defaultConcurrency, generate } from "./pipeline.ts";
@@ -526,6 +528,7 @@ export function buildProgram(setExit: (code: ExitCode) => void): Command {
     cmd.exitOverride().showHelpAfterError("(add --help for usage)");
     for (const c of cmd.commands) visit(c);
   };
+  registerLaunchCommand(program);
   visit(program);
   return program;
 }
@@ -561,6 +564,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     code = c;
   });
   try {
+    // *_SECRET settings name Key Vault secrets; resolved before any command reads the environment
+    await loadSecretsIntoEnv(process.env);
     await program.parseAsync([...argv]);
     return code;
   } catch (err) {

@@ -16,3 +16,4 @@ export type { Feasibility } from "./codes.ts";
 export { EXIT, GeneratorError } from "./errors.ts";
 export type { ExitCode, GeneratorErrorCode } from "./errors.ts";
 export { main } from "./cli.ts";
+export { launchGenerationJob, buildContainerGroup, containerGroupName, type LaunchOptions, type LaunchResult } from "./aci.ts";

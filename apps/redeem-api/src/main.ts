@@ -1,6 +1,6 @@
 // The process entry point (the container's CMD): configuration from the environment, open the store,
 // serve, and stop gracefully on SIGTERM/SIGINT. Exits 1 with a readable message on bad configuration.
-import { describeConfig, openStore, storeConfigFromEnv } from "@coupons/db";
+import { describeConfig, loadSecretsIntoEnv, openStore, storeConfigFromEnv } from "@coupons/db";
 import { createLogger } from "./app.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { startServer, stopServer } from "./server.ts";
@@ -8,7 +8,10 @@ import { startServer, stopServer } from "./server.ts";
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
   let storeConfig: ReturnType<typeof storeConfigFromEnv>;
+  let secrets: Awaited<ReturnType<typeof loadSecretsIntoEnv>>;
   try {
+    // *_SECRET settings (e.g. COUPONS_API_KEYS_SECRET) name Key Vault secrets; read before the config
+    secrets = await loadSecretsIntoEnv(process.env);
     config = loadConfig();
     storeConfig = storeConfigFromEnv();
   } catch (err) {
@@ -17,7 +20,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const logger = createLogger(config);
-  logger.info({ database: describeConfig(storeConfig) }, "opening the store");
+  logger.info({ database: describeConfig(storeConfig), secrets: secrets.describe }, "opening the store");
   const store = await openStore(storeConfig, {
     migrate: config.migrateOnStart,
     poolSize: config.dbPoolSize,

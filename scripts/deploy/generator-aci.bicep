@@ -1,0 +1,96 @@
+// The generator job for one generation request, as an ACI container group: the same shape as
+// `coupons launch` (apps/generator/src/aci.ts) builds, plus its logs to Log Analytics. Deploy per request:
+//   az deployment group create -g <rg> -f scripts/deploy/generator-aci.bicep \
+//     -p requestId=<id> image=<registry>/coupons-generator:<tag> ...   (see docs/deployment.md)
+// restartPolicy OnFailure: a crashed or evicted container restarts and resumes the request.
+targetScope = 'resourceGroup'
+
+@description('The generation request id (COUPONS_REQUEST_ID).')
+@minLength(1)
+@maxLength(100)
+param requestId string
+
+@description('Container group name: lower case letters, digits and dashes, at most 63 characters.')
+@maxLength(63)
+param containerGroupName string = take('coupons-gen-${toLower(replace(replace(requestId, '_', '-'), '.', '-'))}', 63)
+
+param location string = resourceGroup().location
+param image string
+param generatorIdentityName string
+param sqlServerFqdn string
+param databaseName string
+param keyVaultUri string = ''
+param workspaceName string
+param cpu int = 1
+param memoryInGB string = '1.5'
+
+resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' existing = {
+  name: generatorIdentityName
+}
+
+resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' existing = {
+  name: workspaceName
+}
+
+var baseEnv = [
+  { name: 'COUPONS_REQUEST_ID', value: requestId }
+  { name: 'COUPONS_MSSQL_SERVER', value: sqlServerFqdn }
+  { name: 'COUPONS_MSSQL_DATABASE', value: databaseName }
+  { name: 'COUPONS_MSSQL_AUTH', value: 'managed-identity' }
+  { name: 'COUPONS_MSSQL_CLIENT_ID', value: identity.properties.clientId }
+  { name: 'AZURE_CLIENT_ID', value: identity.properties.clientId }
+]
+var vaultEnv = empty(keyVaultUri)
+  ? []
+  : [
+      { name: 'COUPONS_KEYVAULT_URL', value: keyVaultUri }
+      { name: 'COUPONS_KEYVAULT_CLIENT_ID', value: identity.properties.clientId }
+    ]
+
+resource group 'Microsoft.ContainerInstance/containerGroups@2023-05-01' = {
+  name: containerGroupName
+  location: location
+  tags: {
+    app: 'coupons-generator'
+    'coupons-request-id': requestId
+  }
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identity.id}': {}
+    }
+  }
+  properties: {
+    osType: 'Linux'
+    restartPolicy: 'OnFailure'
+    imageRegistryCredentials: [
+      {
+        server: split(image, '/')[0]
+        identity: identity.id
+      }
+    ]
+    containers: [
+      {
+        name: 'generator'
+        properties: {
+          image: image
+          resources: {
+            requests: {
+              cpu: cpu
+              memoryInGB: json(memoryInGB)
+            }
+          }
+          environmentVariables: concat(baseEnv, vaultEnv)
+        }
+      }
+    ]
+    diagnostics: {
+      logAnalytics: {
+        workspaceId: workspace.properties.customerId
+        workspaceKey: workspace.listKeys().primarySharedKey
+      }
+    }
+  }
+}
+
+output containerGroupName string = group.name

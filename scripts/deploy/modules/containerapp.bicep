@@ -1,0 +1,128 @@
+// The redeem API on Azure Container Apps: its user-assigned identity (Azure SQL, Key Vault, image pull),
+// HTTPS ingress, liveness /healthz, readiness /readyz (503 while the database is unreachable or the app
+// drains), startup probe, HTTP scaling. Logs (stdout JSON lines) go to Log Analytics.
+param environmentName string
+param appName string
+param location string
+param workspaceName string
+param image string
+param identityId string
+param identityClientId string
+param registryServer string
+param sqlServerFqdn string
+param databaseName string
+param keyVaultUri string
+param minReplicas int = 1
+param maxReplicas int = 5
+
+@description('Key Vault secret holding the COUPONS_API_KEYS JSON (ids, sha256 hashes, scopes).')
+param apiKeysSecretName string = 'coupons-api-keys'
+
+resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' existing = {
+  name: workspaceName
+}
+
+resource environment 'Microsoft.App/managedEnvironments@2024-03-01' = {
+  name: environmentName
+  location: location
+  properties: {
+    appLogsConfiguration: {
+      destination: 'log-analytics'
+      logAnalyticsConfiguration: {
+        customerId: workspace.properties.customerId
+        sharedKey: workspace.listKeys().primarySharedKey
+      }
+    }
+  }
+}
+
+resource app 'Microsoft.App/containerApps@2024-03-01' = {
+  name: appName
+  location: location
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityId}': {}
+    }
+  }
+  properties: {
+    managedEnvironmentId: environment.id
+    configuration: {
+      activeRevisionsMode: 'Single'
+      ingress: {
+        external: true
+        targetPort: 8080
+        transport: 'auto'
+        allowInsecure: false
+      }
+      registries: [
+        {
+          server: registryServer
+          identity: identityId
+        }
+      ]
+    }
+    template: {
+      containers: [
+        {
+          name: 'redeem-api'
+          image: image
+          resources: {
+            cpu: json('0.5')
+            memory: '1Gi'
+          }
+          env: [
+            { name: 'COUPONS_API_PORT', value: '8080' }
+            { name: 'COUPONS_API_HOST', value: '0.0.0.0' }
+            // one proxy hop: the Container Apps ingress sets X-Forwarded-For
+            { name: 'COUPONS_TRUST_PROXY', value: '1' }
+            { name: 'COUPONS_MSSQL_SERVER', value: sqlServerFqdn }
+            { name: 'COUPONS_MSSQL_DATABASE', value: databaseName }
+            { name: 'COUPONS_MSSQL_AUTH', value: 'managed-identity' }
+            { name: 'COUPONS_MSSQL_CLIENT_ID', value: identityClientId }
+            { name: 'AZURE_CLIENT_ID', value: identityClientId }
+            { name: 'COUPONS_KEYVAULT_URL', value: keyVaultUri }
+            { name: 'COUPONS_KEYVAULT_CLIENT_ID', value: identityClientId }
+            { name: 'COUPONS_API_KEYS_SECRET', value: apiKeysSecretName }
+          ]
+          probes: [
+            {
+              type: 'Startup'
+              httpGet: { path: '/healthz', port: 8080 }
+              periodSeconds: 3
+              failureThreshold: 20
+            }
+            {
+              type: 'Liveness'
+              httpGet: { path: '/healthz', port: 8080 }
+              periodSeconds: 10
+              failureThreshold: 3
+            }
+            {
+              type: 'Readiness'
+              httpGet: { path: '/readyz', port: 8080 }
+              periodSeconds: 10
+              failureThreshold: 3
+            }
+          ]
+        }
+      ]
+      scale: {
+        minReplicas: minReplicas
+        maxReplicas: maxReplicas
+        rules: [
+          {
+            name: 'http'
+            http: {
+              metadata: {
+                concurrentRequests: '100'
+              }
+            }
+          }
+        ]
+      }
+    }
+  }
+}
+
+output url string = 'https://${app.properties.configuration.ingress.fqdn}'
