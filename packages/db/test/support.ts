@@ -52,11 +52,6 @@ function template(): Promise<string> {
         try {
           await migratePostgres(withDatabase(POSTGRES_URL, building));
           await admin.query(`ALTER DATABASE ${building} RENAME TO ${name}`);
-          // templates of older schemas are no use any more; one in use by another run stays
-          const stale = await admin.query("SELECT datname FROM pg_database WHERE datname LIKE 'coupons\\_tpl\\_%' AND datname <> $1", [
-            name,
-          ]);
-          for (const r of stale.rows) await admin.query(`DROP DATABASE IF EXISTS ${r.datname}`).catch(() => {});
         } catch (err) {
           await admin.query(`DROP DATABASE IF EXISTS ${building}`);
           throw err;
@@ -80,7 +75,16 @@ export async function createPostgresDatabase(opts: { migrated?: boolean } = {}):
   await admin.connect();
   try {
     if (opts.migrated === false) await admin.query(`CREATE DATABASE ${name}`);
-    else await admin.query(`CREATE DATABASE ${name} TEMPLATE ${await template()}`);
+    else {
+      try {
+        await admin.query(`CREATE DATABASE ${name} TEMPLATE ${await template()}`);
+      } catch (err) {
+        // someone dropped the template (e.g. a manual clean-up): build it again, once
+        if ((err as { code?: string }).code !== "3D000") throw err;
+        templateName = undefined;
+        await admin.query(`CREATE DATABASE ${name} TEMPLATE ${await template()}`);
+      }
+    }
   } finally {
     await admin.end();
   }
