@@ -14,7 +14,7 @@ function scenarios(engine: EngineUnderTest) {
     ({ store, cleanup } = await engine.open());
     await createCampaign(store);
   });
-  after(async () => cleanup());
+  after(async () => cleanup?.());
 
   const request = (amount: number, prefix = "T-", codeLength = 10) =>
     store.createGenerationRequest({ campaignId: "c1", requestedAmount: amount, prefix, codeLength });
