@@ -88,8 +88,9 @@ export function conformanceSuite(engine: EngineUnderTest): void {
       await cleanup?.();
     });
 
-    it("reports its engine name", () => {
+    it("reports its engine name and answers a ping", async () => {
       expect(store.engine).to.equal(engine.name);
+      await store.ping();
     });
 
     describe("campaigns", () => {
