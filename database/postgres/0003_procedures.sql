@@ -467,7 +467,7 @@ BEGIN
         SELECT coalesce(array_agg(DISTINCT upper(btrim(c))), '{}') INTO existing
         FROM json_array_elements_text(p_Codes) c
         JOIN Coupons x ON x.CouponCode = upper(btrim(c))
-        WHERE x.xmin::text <> (txid_current() % 4294967296)::text;
+        WHERE x.xmin <> pg_current_xact_id()::xid;
     ELSE
         existing := '{}';
     END IF;
