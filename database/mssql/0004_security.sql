@@ -4,7 +4,7 @@
 -- tables through ownership chaining (everything is owned by dbo), so no table grant is needed; the
 -- internal helpers (fn_CheckRedemption, fn_TakeCampaignUnit) and the maintenance procedure
 -- sp_SyncCampaignCounters are deliberately not granted.
--- No PostgreSQL twin: the postgres engine connects as the schema owner (see docs/mssql.md).
+-- Twin: database/postgres/0004_security.sql (SECURITY DEFINER procedures and the same role).
 -- Members are added by database/mssql/security/add_managed_identity.sql, which is not a migration.
 -- Re-runnable: the role is created when missing; GRANT is idempotent.
 

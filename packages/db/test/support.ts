@@ -132,3 +132,38 @@ export const postgresEngine: EngineUnderTest = {
     };
   },
 };
+
+/** The login a service uses in production: a member of coupon_app, which may only EXECUTE procedures. */
+export const APP_LOGIN = "coupons_app_test";
+
+async function ensureAppLogin(): Promise<void> {
+  const admin = new pg.Client({ connectionString: POSTGRES_URL });
+  await admin.connect();
+  try {
+    await admin.query("SELECT pg_advisory_lock(hashtext('coupons.test.login'))");
+    const exists = await admin.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [APP_LOGIN]);
+    if (exists.rowCount === 0) await admin.query(`CREATE ROLE ${APP_LOGIN} LOGIN IN ROLE coupon_app`);
+  } finally {
+    await admin.end();
+  }
+}
+
+/** PostgreSQL as the execute-only application role sees it (the seed's security model). */
+export const postgresAppRoleEngine: EngineUnderTest = {
+  name: "postgres",
+  async open(options) {
+    const db = await createPostgresDatabase();
+    await ensureAppLogin();
+    const u = new URL(db.url);
+    u.username = APP_LOGIN;
+    const store = await openStore(u.toString(), options);
+    return {
+      store,
+      url: u.toString(),
+      async cleanup() {
+        await store.close();
+        await db.drop();
+      },
+    };
+  },
+};
