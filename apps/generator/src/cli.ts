@@ -54,7 +54,10 @@ function intArg(min: number, max: number) {
 
 function dateArg(value: string): Date {
   const d = new Date(value);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(d.getTime())) {
+  const ymd = /^(\d{4})-(\d{2})-(\d{2})/.exec(value);
+  // V8 rolls a day past the month's end over ("2030-02-30" is 2 March): refuse it instead
+  const real = ymd && new Date(Date.UTC(Number(ymd[1]), Number(ymd[2]) - 1, Number(ymd[3])));
+  if (!ymd || !real || real.getUTCMonth() !== Number(ymd[2]) - 1 || real.getUTCDate() !== Number(ymd[3]) || Number.isNaN(d.getTime())) {
     throw new InvalidArgumentError("must be an ISO 8601 date, e.g. 2026-12-31 or 2026-12-31T23:59:59Z.");
   }
   return d;
@@ -341,12 +344,19 @@ export function buildProgram(setExit: (code: ExitCode) => void): Command {
         if ((o.discountPercent === undefined) === (o.discountAmount === undefined)) {
           throw new GeneratorError("INVALID_ARGUMENT", "give exactly one of --discount-percent and --discount-amount");
         }
+        const start = o.start ?? new Date();
+        if (o.end.getTime() <= start.getTime()) {
+          throw new GeneratorError(
+            "INVALID_ARGUMENT",
+            `option '--end <date>' must be after ${o.start ? "--start" : "the start (now)"}: ${o.end.toISOString()} is not after ${start.toISOString()}`,
+          );
+        }
         await withStore(globals(), async (store) => {
           const c = await store.createCampaign({
             campaignId: o.id,
             name: o.name,
             description: o.description ?? null,
-            startDate: o.start ?? new Date(),
+            startDate: start,
             endDate: o.end,
             discountPercentage: o.discountPercent ?? null,
             discountAmount: o.discountAmount ?? null,
@@ -570,10 +580,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     return code;
   } catch (err) {
     if (err instanceof CommanderError) {
-      // commander printed its message already; help and version end well
-      return err.code === "commander.helpDisplayed" || err.code === "commander.help" || err.code === "commander.version"
-        ? EXIT.OK
-        : EXIT.USAGE;
+      // commander printed its message already; help and version asked for end well, but help shown
+      // because a command was missing ("commander.help" with a non-zero exit code) is a usage error
+      const asked =
+        err.code === "commander.helpDisplayed" || err.code === "commander.version" || (err.code === "commander.help" && err.exitCode === 0);
+      return asked ? EXIT.OK : EXIT.USAGE;
     }
     if (!(err instanceof Reported)) {
       const message = err instanceof Error ? err.message : String(err);

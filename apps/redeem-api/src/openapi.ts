@@ -36,7 +36,9 @@ const campaignProps = {
 };
 
 const security = (scope: string) => [{ apiKey: [scope] }];
-const common = { "401": R("Unauthenticated"), "403": R("Forbidden"), "503": R("Unavailable"), "500": R("Internal") };
+// Refused by the HTTP parser before any route runs (URL and headers above Node's 16 KB): any endpoint.
+const parser = { "431": R("HeadersTooLarge") };
+const common = { "401": R("Unauthenticated"), "403": R("Forbidden"), "503": R("Unavailable"), "500": R("Internal"), ...parser };
 const withBody = { "400": R("BadRequest"), "413": R("TooLarge"), "415": R("UnsupportedMediaType") };
 const codeParam = { name: "code", in: "path", required: true, schema: { type: "string", minLength: 1, maxLength: 50 } };
 
@@ -216,7 +218,10 @@ export const openApiDocument = {
         operationId: "health",
         summary: "The process answers (no key needed)",
         security: [],
-        responses: { "200": json("Alive", { type: "object", required: ["status"], properties: { status: { const: "ok" } } }) },
+        responses: {
+          "200": json("Alive", { type: "object", required: ["status"], properties: { status: { const: "ok" } } }),
+          ...parser,
+        },
       },
     },
     "/readyz": {
@@ -231,6 +236,7 @@ export const openApiDocument = {
             properties: { status: { const: "ready" }, engine: { type: "string", enum: ["embedded", "postgres", "mssql"] } },
           }),
           "503": R("Unavailable"),
+          ...parser,
         },
       },
     },
@@ -243,6 +249,7 @@ export const openApiDocument = {
           "200": { description: "Prometheus text format", content: { "text/plain": { schema: { type: "string" } } } },
           "401": R("Unauthenticated"),
           "403": R("Forbidden"),
+          ...parser,
         },
       },
     },
@@ -250,7 +257,7 @@ export const openApiDocument = {
       get: {
         operationId: "openapi",
         summary: "This document (any valid key)",
-        responses: { "200": json("OpenAPI 3.1", { type: "object" }), "401": R("Unauthenticated") },
+        responses: { "200": json("OpenAPI 3.1", { type: "object" }), "401": R("Unauthenticated"), ...parser },
       },
     },
   },
@@ -271,6 +278,7 @@ export const openApiDocument = {
       },
       Unavailable: problemRef("UNAVAILABLE / NOT_READY / SHUTTING_DOWN"),
       Internal: problemRef("INTERNAL"),
+      HeadersTooLarge: problemRef("HEADERS_TOO_LARGE: the URL and headers together pass 16 KB"),
     },
     schemas: {
       Problem: {

@@ -1,7 +1,8 @@
 // Starts and stops the redeem API: listen, and a graceful stop (stop accepting, let in-flight
 // requests finish up to a deadline, then close the throttle's Redis and the store).
 import { once } from "node:events";
-import type { Server } from "node:http";
+import { STATUS_CODES, type Server } from "node:http";
+import type { Duplex } from "node:stream";
 import type { AddressInfo } from "node:net";
 import type { CouponStore } from "@coupons/db";
 import type { Logger } from "pino";
@@ -24,11 +25,36 @@ export async function startServer(options: { store: CouponStore; config: ApiConf
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   server.requestTimeout = 30_000;
+  server.on("clientError", answerClientError);
   await once(server, "listening");
   const { port } = server.address() as AddressInfo;
   const host = options.config.host === "0.0.0.0" || options.config.host === "::" ? "127.0.0.1" : options.config.host;
   built.deps.logger.info({ port, engine: options.store.engine, throttle: built.deps.throttle.store }, "redeem API listening");
   return { server, built, port, url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`, store: options.store };
+}
+
+/**
+ * Requests Node's HTTP parser refuses before express sees them (a URL or headers past 16 KB, a
+ * malformed request line, a timeout) get a problem document like every other refusal, not Node's
+ * bare status line. As Node's own handler does, a socket whose response is already being written is
+ * only closed (writing more would corrupt what the client reads).
+ */
+function answerClientError(err: Error & { code?: string }, socket: Duplex & { _httpMessage?: { headersSent?: boolean } | null }): void {
+  if (err.code === "ECONNRESET" || !socket.writable || socket._httpMessage?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const [status, code, title, detail] =
+    err.code === "HPE_HEADER_OVERFLOW"
+      ? [431, "HEADERS_TOO_LARGE", "The request's URL and headers are too large", "send a shorter URL and smaller headers (16 KB in all)"]
+      : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? [408, "REQUEST_TIMEOUT", "The request was not received in time", "send the whole request promptly"]
+        : [400, "BAD_REQUEST", "The request cannot be parsed as HTTP/1.1", "send a well-formed HTTP request"];
+  const body = JSON.stringify({ type: `urn:coupons:problem:${code.toLowerCase().replaceAll("_", "-")}`, title, status, code, detail });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/problem+json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 /** Stops accepting, waits for in-flight requests (at most shutdownTimeoutMs), then closes the store. */

@@ -1,0 +1,140 @@
+// Shared by the fault suite: the figures it reports at the end, the real API on a fresh PostgreSQL
+// database, direct reads of the tables (the check must not trust the code under test), and child
+// processes that are killed whatever happens.
+import type { ChildProcess } from "node:child_process";
+import { type CouponStore, openStore } from "@coupons/db";
+import pg from "pg";
+import { type RunningServer, startServer, stopServer } from "../../apps/redeem-api/src/server.ts";
+import { ApiClient, OpenApiChecker, testConfig } from "../../apps/redeem-api/test/helpers.ts";
+import { type TestDatabase, createPostgresDatabase } from "../../packages/db/test/support.ts";
+
+/** What the suite counts; printed once, at the very end of the run. */
+export const figures = {
+  racesRun: 0,
+  doubleRedemptions: 0,
+  limitOverruns: 0,
+  killsSurvived: 0,
+  fuzzedRequests: 0,
+  serverErrors: 0,
+};
+
+let printed = false;
+// A root-level hook (registered once: this module is evaluated once per run).
+after(function printFigures() {
+  if (printed) return;
+  printed = true;
+  console.log(
+    [
+      "",
+      "  Fault suite figures",
+      `    races run:            ${figures.racesRun}`,
+      `    double redemptions:   ${figures.doubleRedemptions}`,
+      `    limit overruns:       ${figures.limitOverruns}`,
+      `    kills survived:       ${figures.killsSurvived}`,
+      `    fuzzed requests sent: ${figures.fuzzedRequests}`,
+      `    5xx responses:        ${figures.serverErrors}`,
+      "",
+    ].join("\n"),
+  );
+});
+
+// ---------------------------------------------------------------------------------------------
+// children: every one started is killed in the end, also when a test fails
+
+const children = new Set<ChildProcess>();
+
+export function track(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.once("exit", () => children.delete(child));
+  return child;
+}
+
+export function killAll(): void {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  children.clear();
+}
+
+afterEach(killAll);
+process.once("exit", killAll);
+
+// ---------------------------------------------------------------------------------------------
+// the database, read directly
+
+export async function withPg<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+const TABLES = [
+  "Campaigns",
+  "CampaignCounterSlots",
+  "Coupons",
+  "RedemptionHistory",
+  "GenerationRequests",
+  "UserRedemptions",
+  "IdempotencyKeys",
+];
+
+export type Snapshot = Record<string, { rows: number; digest: string }>;
+
+/** Row count and a digest of the whole content of every table (small test databases only). */
+export async function snapshot(url: string): Promise<Snapshot> {
+  return withPg(url, async (c) => {
+    const out: Snapshot = {};
+    for (const t of TABLES) {
+      const r = await c.query(`SELECT count(*)::int AS n, coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') AS d FROM ${t} t`);
+      out[t] = { rows: r.rows[0].n, digest: r.rows[0].d };
+    }
+    return out;
+  });
+}
+
+/** The tables whose content differs between two snapshots, with their row counts. */
+export function changedTables(a: Snapshot, b: Snapshot): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const t of Object.keys(a)) {
+    if (a[t]?.digest !== b[t]?.digest) out[t] = `${a[t]?.rows} -> ${b[t]?.rows} rows`;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// the API on a fresh PostgreSQL database, on an ephemeral loopback port
+
+export type ApiHarness = { db: TestDatabase; store: CouponStore; running: RunningServer; api: ApiClient; close(): Promise<void> };
+
+export async function startApi(env: Record<string, string> = {}, opts: { checked?: boolean; poolSize?: number } = {}): Promise<ApiHarness> {
+  const db = await createPostgresDatabase();
+  let store: CouponStore | undefined;
+  try {
+    store = await openStore(db.url, { poolSize: opts.poolSize ?? 16 });
+    const running = await startServer({ store, config: testConfig(env) });
+    let checker: OpenApiChecker | null = null;
+    if (opts.checked !== false) {
+      checker = new OpenApiChecker();
+      await checker.init();
+    }
+    const api = new ApiClient(running.url, checker);
+    const s = store;
+    return {
+      db,
+      store: s,
+      running,
+      api,
+      async close() {
+        await stopServer(running, { closeStore: false });
+        await s.close();
+        await db.drop();
+      },
+    };
+  } catch (err) {
+    await store?.close().catch(() => {});
+    await db.drop().catch(() => {});
+    throw err;
+  }
+}
