@@ -170,10 +170,9 @@ describePostgres("faults: generator crashes on PostgreSQL", function () {
     await expectComplete(id, N);
   });
 
-  // packages/db/src/errors.ts maps connection failures by SQLSTATE; PostgreSQL refuses a connection
-  // to a database with ALLOW_CONNECTIONS false with 55000 ("not currently accepting connections"),
-  // which is not in the UNAVAILABLE set, so the error leaves the store unmapped and the CLI exits 1.
-  it.skip("KNOWN DEFECT: When a worker starts while the database refuses connections (SQLSTATE 55000), then it exits 6 (today: 1, unmapped driver error)", async () => {
+  // PostgreSQL refuses a connection to a database with ALLOW_CONNECTIONS false with 55000 ("not
+  // currently accepting connections"); the store maps it to UNAVAILABLE (packages/db/src/errors.ts).
+  it("When a worker starts while the database refuses connections (SQLSTATE 55000), then it exits 6 (unavailable, resumable)", async () => {
     const id = await newRequest(1000);
     const admin = process.env.TEST_POSTGRES_URL || "postgres://postgres@127.0.0.1:5432/test";
     try {
@@ -181,10 +180,13 @@ describePostgres("faults: generator crashes on PostgreSQL", function () {
       const refused = await finished(run(id));
       expect(refused.code, explain(refused)).to.equal(EXIT.UNAVAILABLE);
       expect(refused.stdout + refused.stderr).to.match(/database/i);
-      expect((await state(id)).status).to.equal("Requested");
     } finally {
       await withPg(admin, (c) => c.query(`ALTER DATABASE ${db.name} WITH ALLOW_CONNECTIONS true`));
     }
+    expect((await state(id)).status).to.equal("Requested");
+    const rerun = await finished(run(id));
+    expect(rerun.code, explain(rerun)).to.equal(EXIT.OK);
+    await expectComplete(id, 1000);
   });
 
   it("When the database server cannot be reached at all, then the worker exits 6 with a message naming the database", async () => {

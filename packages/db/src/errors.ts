@@ -25,7 +25,11 @@ const INPUT_STATES: Record<string, string> = {
   "23514": "a value breaks a check constraint",
 };
 
+// Connection-level failures: the server is down, restarting, refusing connections (too many, or the
+// database set to ALLOW_CONNECTIONS false: 55000 with that message), or the link broke.
+const NOT_ACCEPTING = /is not currently accepting connections|the database system is (starting up|shutting down|in recovery mode)/i;
 const UNAVAILABLE = new Set([
+  "53300",
   "ECONNREFUSED",
   "ECONNRESET",
   "ETIMEDOUT",
@@ -56,6 +60,7 @@ export function mapPgError(err: unknown): unknown {
   if (code === "23503") return new StoreError("NOT_FOUND", `a referenced row does not exist: ${message}`, { cause: err });
   if (
     (code && UNAVAILABLE.has(code)) ||
+    NOT_ACCEPTING.test(message) ||
     /Connection terminated|connect ECONNREFUSED|Client has encountered a connection error/i.test(message)
   ) {
     return new StoreError("UNAVAILABLE", `the database cannot be reached: ${message}`, { cause: err });
