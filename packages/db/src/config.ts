@@ -2,14 +2,26 @@
 //   COUPONS_DATABASE_URL=embedded:./path | embedded:memory | postgres://... | mssql://... | sqlserver://...
 //   or the Azure SQL variables (COUPONS_MSSQL_SERVER, ...: see engines/mssql-config.ts)
 //   or nothing: the embedded engine in ./.coupons/db.
+// Optionally a read replica for analytics reads (never for redemption, validation or generation):
+//   COUPONS_DATABASE_READ_URL=postgres://... (a streaming replica) | mssql://... (opened with
+//   ApplicationIntent=ReadOnly), or COUPONS_MSSQL_READ_INTENT=true for Azure SQL's own read replica
+//   on the same server (the COUPONS_MSSQL_* settings with ApplicationIntent=ReadOnly).
 import { StoreError } from "./contract.ts";
 
 export const DEFAULT_EMBEDDED_DIR = ".coupons/db";
 
 export type StoreConfig =
   | { engine: "embedded"; dataDir: string }
-  | { engine: "postgres"; url: string }
-  | { engine: "mssql"; url?: string; env?: Record<string, string | undefined> };
+  | { engine: "postgres"; url: string; readUrl?: string }
+  | {
+      engine: "mssql";
+      url?: string;
+      env?: Record<string, string | undefined>;
+      /** A second server for analytics reads, opened with ApplicationIntent=ReadOnly. */
+      readUrl?: string;
+      /** Analytics reads on a second pool to the same server with ApplicationIntent=ReadOnly. */
+      readIntent?: boolean;
+    };
 
 export function storeConfigFromUrl(url: string): StoreConfig {
   const trimmed = url.trim();
@@ -47,9 +59,42 @@ export function storeConfigFromUrl(url: string): StoreConfig {
 
 export function storeConfigFromEnv(env: Record<string, string | undefined> = process.env): StoreConfig {
   const url = env.COUPONS_DATABASE_URL;
-  if (url !== undefined && url !== "") return storeConfigFromUrl(url);
-  if (env.COUPONS_MSSQL_SERVER) return { engine: "mssql", env };
-  return { engine: "embedded", dataDir: env.COUPONS_DATA_DIR || DEFAULT_EMBEDDED_DIR };
+  let config: StoreConfig;
+  if (url !== undefined && url !== "") config = storeConfigFromUrl(url);
+  else if (env.COUPONS_MSSQL_SERVER) config = { engine: "mssql", env };
+  else config = { engine: "embedded", dataDir: env.COUPONS_DATA_DIR || DEFAULT_EMBEDDED_DIR };
+  return withReadReplica(config, env.COUPONS_DATABASE_READ_URL, env.COUPONS_MSSQL_READ_INTENT);
+}
+
+/** Adds the read replica settings to a primary's config; refuses one that cannot serve it. */
+export function withReadReplica(config: StoreConfig, readUrl: string | undefined, readIntent?: string): StoreConfig {
+  const url = readUrl?.trim() || undefined;
+  const intent = readIntent?.trim().toLowerCase();
+  if (intent !== undefined && intent !== "" && !["true", "false", "1", "0"].includes(intent)) {
+    throw new StoreError("CONFIG", `COUPONS_MSSQL_READ_INTENT must be true or false (got "${readIntent}")`);
+  }
+  const wantsIntent = intent === "true" || intent === "1";
+  if (!url && !wantsIntent) return config;
+  if (config.engine === "embedded") {
+    throw new StoreError(
+      "CONFIG",
+      "COUPONS_DATABASE_READ_URL needs a server engine (postgres:// or mssql://); the embedded database has no replicas",
+    );
+  }
+  if (wantsIntent && config.engine !== "mssql") {
+    throw new StoreError("CONFIG", "COUPONS_MSSQL_READ_INTENT is for SQL Server; for PostgreSQL set COUPONS_DATABASE_READ_URL");
+  }
+  if (url) {
+    const read = storeConfigFromUrl(url);
+    if (read.engine !== config.engine) {
+      throw new StoreError(
+        "CONFIG",
+        `COUPONS_DATABASE_READ_URL must name the same engine as the primary (${config.engine}), got ${read.engine}: ${redact(url)}`,
+      );
+    }
+  }
+  if (config.engine === "postgres") return { ...config, readUrl: url };
+  return { ...config, ...(url ? { readUrl: url } : {}), ...(wantsIntent ? { readIntent: true } : {}) };
 }
 
 /** A URL with its password replaced, for messages and logs. */
@@ -62,8 +107,14 @@ export function describeConfig(c: StoreConfig): string {
     case "embedded":
       return c.dataDir === "memory" ? "embedded (in memory)" : `embedded (${c.dataDir})`;
     case "postgres":
-      return `postgres (${redact(c.url)})`;
-    case "mssql":
-      return c.url ? `mssql (${redact(c.url)})` : `mssql (${c.env?.COUPONS_MSSQL_SERVER ?? "?"})`;
+      return `postgres (${redact(c.url)})${c.readUrl ? `, analytics reads on ${redact(c.readUrl)}` : ""}`;
+    case "mssql": {
+      const reads = c.readUrl
+        ? `, analytics reads on ${redact(c.readUrl)}`
+        : c.readIntent
+          ? ", analytics reads ApplicationIntent=ReadOnly"
+          : "";
+      return `${c.url ? `mssql (${redact(c.url)})` : `mssql (${c.env?.COUPONS_MSSQL_SERVER ?? "?"})`}${reads}`;
+    }
   }
 }

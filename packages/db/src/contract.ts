@@ -244,6 +244,113 @@ export interface CouponStore {
   /** Cheap round trip for readiness probes. */
   ping(): Promise<void>;
   close(): Promise<void>;
+
+  // ---------------------------------------------------------------------------------------------
+  // operations (issue 8): archive, fraud report, scale status, read routing.
+  // Reads for analytics (listActiveCampaigns, getRedemptionStats, streamCoupons,
+  // listRedemptionAttempts, fraudReport, getScaleStatus) go to the read replica when one is
+  // configured (COUPONS_DATABASE_READ_URL; on Azure SQL ApplicationIntent=ReadOnly); everything
+  // else, and every check that must be consistent (redeem, validate, details, generation), goes to
+  // the primary. A replica lags a little: analytics may miss the last moments.
+
+  /** Where this store sends analytics reads; `onRoute` (OpenOptions) reports each routed call. */
+  readonly readRoute: ReadRoute;
+  /** Moves RedemptionHistory rows attempted before `before` (default: the end of the last closed
+   *  quarter) to RedemptionHistoryArchive in batches, each batch atomic; optionally writes each
+   *  batch to a gzip JSON-lines file first, durably. Re-runnable; after a kill at any moment and a
+   *  re-run every row is in exactly one of the two tables, and in the file exactly once. */
+  archiveRedemptionHistory(options?: ArchiveOptions): Promise<ArchiveResult>;
+  /** Refused attempts per ip, user or campaign over [since, until): the top offenders. */
+  fraudReport(input: FraudReportInput): Promise<FraudReportRow[]>;
+  /** Row counts that tell an operator when to partition Coupons and when to archive history. */
+  getScaleStatus(options?: { archiveBefore?: Date }): Promise<ScaleStatus>;
+}
+
+export type ReadRoute = "primary" | "replica";
+/** One routed analytics call: which connection served it. */
+export type RouteEvent = { method: string; route: ReadRoute };
+
+export type ArchiveOptions = {
+  /** Move rows attempted before this time (exclusive). Default: lastClosedQuarterEnd(). */
+  before?: Date;
+  /** Rows per batch (one transaction each); default 5000, at most 100000. */
+  batchSize?: number;
+  /** Also append every moved row to this gzip JSON-lines file, written and fsynced before the rows
+   *  are deleted. A state file `<file>.state.json` beside it makes a re-run after a kill exact. */
+  file?: string;
+  /** Stops after the batch in flight. */
+  signal?: AbortSignal;
+  onProgress?: (e: ArchiveProgress) => void;
+};
+
+export type ArchiveProgress = {
+  /** written: a batch is durably in the file (not yet moved); moved: a batch is in the archive table. */
+  phase: "written" | "moved";
+  rows: number;
+  totalMoved: number;
+};
+
+export type ArchiveResult = {
+  before: Date;
+  /** Rows moved to RedemptionHistoryArchive by this run (recovered ones included). */
+  moved: number;
+  batches: number;
+  file: string | null;
+  /** Rows this run appended to the file. */
+  fileRows: number;
+  /** Rows a killed earlier run had written to the file but not moved; this run moved them. */
+  recovered: number;
+  /** True when the signal stopped the run before it was done. */
+  stopped: boolean;
+};
+
+export type FraudDimension = "ip" | "user" | "campaign";
+export const FRAUD_DIMENSIONS: readonly FraudDimension[] = ["ip", "user", "campaign"];
+
+export type FraudReportInput = {
+  since: Date;
+  until: Date;
+  by: FraudDimension;
+  /** How many offenders, most refusals first; default 20, at most 1000. */
+  top?: number;
+};
+
+export type FraudReportRow = {
+  /** The ip address, user id or campaign id. */
+  subject: string;
+  /** Attempts in the window, accepted or refused. */
+  attempts: number;
+  refusals: number;
+  /** Distinct codes among the refused attempts. */
+  distinctCodes: number;
+  /** Refusal reasons with their counts, most frequent first. */
+  reasons: { reason: string; count: number }[];
+  /** First and last refused attempt in the window. */
+  firstSeen: Date;
+  lastSeen: Date;
+};
+
+/** The seed's threshold: "partition Coupons by CampaignId if > 10M rows". */
+export const PARTITION_THRESHOLD = 10_000_000;
+
+export type ScaleStatus = {
+  couponsTotal: number;
+  campaigns: number;
+  largestCampaign: { campaignId: string; coupons: number } | null;
+  historyRows: number;
+  /** History rows attempted before archiveBefore: what an archive run would move now. */
+  historyRowsToArchive: number;
+  archiveRows: number;
+  oldestHistoryAt: Date | null;
+  archiveBefore: Date;
+  /** couponsTotal passed PARTITION_THRESHOLD (see docs/scaling.md for what to do). */
+  partitionAdvised: boolean;
+  archiveAdvised: boolean;
+};
+
+/** Start of the current quarter in UTC: the end (exclusive) of the last closed quarter. */
+export function lastClosedQuarterEnd(now: Date = new Date()): Date {
+  return new Date(Date.UTC(now.getUTCFullYear(), Math.floor(now.getUTCMonth() / 3) * 3, 1));
 }
 
 export type ExportRow = {

@@ -1,13 +1,22 @@
 // @coupons/db: the CouponStore contract and the function that opens one from configuration.
-import type { CouponStore } from "./contract.ts";
+import type { CouponStore, RouteEvent } from "./contract.ts";
 import { type StoreConfig, storeConfigFromEnv, storeConfigFromUrl } from "./config.ts";
 import type { MigrationReport } from "./migrate.ts";
 
 export * from "./contract.ts";
-export { type StoreConfig, storeConfigFromEnv, storeConfigFromUrl, describeConfig, redact, DEFAULT_EMBEDDED_DIR } from "./config.ts";
+export {
+  type StoreConfig,
+  storeConfigFromEnv,
+  storeConfigFromUrl,
+  withReadReplica,
+  describeConfig,
+  redact,
+  DEFAULT_EMBEDDED_DIR,
+} from "./config.ts";
+export { DEFAULT_ARCHIVE_BATCH, MAX_ARCHIVE_BATCH } from "./archive.ts";
 export type { MigrationReport, Migration } from "./migrate.ts";
 export { loadSecretsIntoEnv, resolveSecretEnv, type SecretsOptions, type ResolvedSecret } from "./secrets.ts";
-export { MAX_CODE_LENGTH, MAX_PREFIX_LENGTH, MIN_RANDOM_LENGTH, PREFIX_PATTERN } from "./validate.ts";
+export { hasAtMostTwoDecimals, MAX_CODE_LENGTH, MAX_PREFIX_LENGTH, MIN_RANDOM_LENGTH, PREFIX_PATTERN } from "./validate.ts";
 
 export type OpenOptions = {
   /** Apply pending migrations first (default: true for embedded, false for servers, which use `migrate`). */
@@ -15,6 +24,8 @@ export type OpenOptions = {
   /** Pool size for server engines. */
   poolSize?: number;
   applicationName?: string;
+  /** Told which connection served each analytics read (see CouponStore.readRoute). */
+  onRoute?: (e: RouteEvent) => void;
 };
 
 /** Opens the store the configuration names (a StoreConfig, a URL, or the environment by default). */
@@ -23,17 +34,23 @@ export async function openStore(config?: StoreConfig | string, options: OpenOpti
   switch (c.engine) {
     case "embedded": {
       const { openEmbeddedStore } = await import("./engines/embedded.ts");
-      return openEmbeddedStore({ dataDir: c.dataDir, migrate: options.migrate ?? true });
+      return openEmbeddedStore({ dataDir: c.dataDir, migrate: options.migrate ?? true, onRoute: options.onRoute });
     }
     case "postgres": {
       const { openPostgresStore, migratePostgres } = await import("./engines/postgres.ts");
       if (options.migrate) await migratePostgres(c.url);
-      return openPostgresStore({ url: c.url, max: options.poolSize, applicationName: options.applicationName });
+      return openPostgresStore({
+        url: c.url,
+        readUrl: c.readUrl,
+        max: options.poolSize,
+        applicationName: options.applicationName,
+        onRoute: options.onRoute,
+      });
     }
     case "mssql": {
       const { openMssqlStore, migrateMssql } = await import("./engines/mssql.ts");
       if (options.migrate) await migrateMssql(c);
-      return openMssqlStore(c, { poolSize: options.poolSize, applicationName: options.applicationName });
+      return openMssqlStore(c, { poolSize: options.poolSize, applicationName: options.applicationName, onRoute: options.onRoute });
     }
   }
 }

@@ -1,6 +1,7 @@
 // Row mapping shared by the SQL engines: drivers return numbers, bigints and dates in different
 // shapes (pg: int8 and numeric as strings; PGlite: numbers; mssql: Date and number), and column
 // names folded to lower case by PostgreSQL. Everything is normalised here into the contract types.
+import { type FraudReportRow, PARTITION_THRESHOLD, type ScaleStatus } from "./contract.ts";
 import type {
   Campaign,
   ActiveCampaign,
@@ -127,5 +128,39 @@ export function couponDetailsFromRow(r: Row, campaign: Campaign): CouponDetails 
     createdAt: date(r, "CreatedAt"),
     status: str(r, "Status") as CouponStatus,
     campaign,
+  };
+}
+
+/** A sp_FraudReport row; Reasons is a JSON array of {reason, n} (jsonb on PostgreSQL, text on SQL Server). */
+export function fraudRowFromRow(r: Row): FraudReportRow {
+  const raw = col(r, "Reasons");
+  const reasons = (typeof raw === "string" ? JSON.parse(raw) : (raw ?? [])) as { reason: string; n: number | string }[];
+  return {
+    subject: str(r, "Subject"),
+    attempts: num(r, "Attempts"),
+    refusals: num(r, "Refusals"),
+    distinctCodes: num(r, "DistinctCodes"),
+    reasons: reasons.map((x) => ({ reason: String(x.reason), count: Number(x.n) })),
+    firstSeen: date(r, "FirstSeen"),
+    lastSeen: date(r, "LastSeen"),
+  };
+}
+
+/** A sp_GetScaleStatus row plus the advice drawn from it. */
+export function scaleStatusFromRow(r: Row, archiveBefore: Date): ScaleStatus {
+  const largestId = strOrNull(r, "LargestCampaignId");
+  const couponsTotal = num(r, "CouponsTotal");
+  const historyRowsToArchive = num(r, "HistoryRowsToArchive");
+  return {
+    couponsTotal,
+    campaigns: num(r, "Campaigns"),
+    largestCampaign: largestId === null ? null : { campaignId: largestId, coupons: num(r, "LargestCampaignCoupons") },
+    historyRows: num(r, "HistoryRows"),
+    historyRowsToArchive,
+    archiveRows: num(r, "ArchiveRows"),
+    oldestHistoryAt: dateOrNull(r, "OldestHistoryAt"),
+    archiveBefore,
+    partitionAdvised: couponsTotal > PARTITION_THRESHOLD,
+    archiveAdvised: historyRowsToArchive > 0,
   };
 }

@@ -3,6 +3,8 @@
 // is held, and how they close.
 import {
   type ActiveCampaign,
+  type ArchiveOptions,
+  type ArchiveResult,
   type BulkInsertResult,
   type Campaign,
   type CampaignInput,
@@ -10,6 +12,8 @@ import {
   type CouponStore,
   type EngineName,
   type ExportRow,
+  type FraudReportInput,
+  type FraudReportRow,
   type GenerationClaim,
   type GenerationRequest,
   type GenerationRequestInput,
@@ -17,11 +21,16 @@ import {
   type RedeemInput,
   type RedeemResult,
   type RedemptionAttempt,
+  type ReadRoute,
   type RedemptionStats,
+  type RouteEvent,
+  type ScaleStatus,
   type ValidateResult,
   StoreError,
+  lastClosedQuarterEnd,
   normalizeCode,
 } from "./contract.ts";
+import { runArchive } from "./archive.ts";
 import { mapPgError } from "./errors.ts";
 import {
   type Row,
@@ -29,7 +38,9 @@ import {
   attemptFromRow,
   campaignFromRow,
   couponDetailsFromRow,
+  fraudRowFromRow,
   requestFromRow,
+  scaleStatusFromRow,
   statsFromRow,
   str,
   strOrNull,
@@ -39,6 +50,7 @@ import {
 import {
   checkCampaignInput,
   checkCode,
+  checkFraudReportInput,
   checkGenerationRequestInput,
   checkId,
   checkLimit,
@@ -54,6 +66,9 @@ export interface SqlExecutor {
 export type SqlEngineParts = {
   engine: EngineName;
   exec: SqlExecutor;
+  /** The read replica's connection for analytics reads; absent: they go to `exec`. */
+  read?: SqlExecutor;
+  onRoute?: (e: RouteEvent) => void;
   claim(requestId: string, workerId: string): Promise<GenerationClaim>;
   close(): Promise<void>;
 };
@@ -62,16 +77,28 @@ const EXPORT_PAGE = 10_000;
 
 export class SqlCouponStore implements CouponStore {
   readonly engine: EngineName;
+  readonly readRoute: ReadRoute;
   readonly #parts: SqlEngineParts;
 
   constructor(parts: SqlEngineParts) {
     this.engine = parts.engine;
+    this.readRoute = parts.read ? "replica" : "primary";
     this.#parts = parts;
   }
 
   async #q(text: string, params: readonly unknown[] = []): Promise<Row[]> {
     try {
       return await this.#parts.exec.query(text, params);
+    } catch (err) {
+      throw mapPgError(err);
+    }
+  }
+
+  /** An analytics read: to the replica when there is one (see the contract's operations section). */
+  async #read(method: string, text: string, params: readonly unknown[] = []): Promise<Row[]> {
+    this.#parts.onRoute?.({ method, route: this.readRoute });
+    try {
+      return await (this.#parts.read ?? this.#parts.exec).query(text, params);
     } catch (err) {
       throw mapPgError(err);
     }
@@ -103,11 +130,11 @@ export class SqlCouponStore implements CouponStore {
   }
 
   async listActiveCampaigns(): Promise<ActiveCampaign[]> {
-    return (await this.#q("SELECT * FROM sp_GetActiveCampaigns()")).map(activeCampaignFromRow);
+    return (await this.#read("listActiveCampaigns", "SELECT * FROM sp_GetActiveCampaigns()")).map(activeCampaignFromRow);
   }
 
   async getRedemptionStats(campaignId: string): Promise<RedemptionStats | null> {
-    const rows = await this.#q("SELECT * FROM sp_GetRedemptionStats($1)", [checkId("campaignId", campaignId)]);
+    const rows = await this.#read("getRedemptionStats", "SELECT * FROM sp_GetRedemptionStats($1)", [checkId("campaignId", campaignId)]);
     return rows[0] ? statsFromRow(rows[0]) : null;
   }
 
@@ -173,7 +200,7 @@ export class SqlCouponStore implements CouponStore {
   }
 
   async listRedemptionAttempts(filter: { couponCode?: string; userId?: string; limit?: number }): Promise<RedemptionAttempt[]> {
-    const rows = await this.#q("SELECT * FROM sp_ListRedemptionAttempts($1,$2,$3)", [
+    const rows = await this.#read("listRedemptionAttempts", "SELECT * FROM sp_ListRedemptionAttempts($1,$2,$3)", [
       filter.couponCode === undefined ? null : normalizeCode(checkCode(filter.couponCode)),
       filter.userId === undefined ? null : checkId("userId", filter.userId),
       checkLimit(filter.limit),
@@ -254,7 +281,12 @@ export class SqlCouponStore implements CouponStore {
     const requestId = filter.requestId === undefined ? null : checkId("requestId", filter.requestId);
     let after = "0";
     for (;;) {
-      const rows = await this.#q("SELECT * FROM sp_ExportCoupons($1,$2,$3,$4)", [campaignId, requestId, after, EXPORT_PAGE]);
+      const rows = await this.#read("streamCoupons", "SELECT * FROM sp_ExportCoupons($1,$2,$3,$4)", [
+        campaignId,
+        requestId,
+        after,
+        EXPORT_PAGE,
+      ]);
       for (const r of rows) {
         yield {
           couponCode: str(r, "CouponCode"),
@@ -271,6 +303,34 @@ export class SqlCouponStore implements CouponStore {
 
   async ping(): Promise<void> {
     await this.#q("SELECT 1");
+  }
+
+  // operations
+
+  archiveRedemptionHistory(options: ArchiveOptions = {}): Promise<ArchiveResult> {
+    return runArchive(
+      {
+        list: async (before, limit) =>
+          (await this.#q("SELECT * FROM sp_ListArchivableHistory($1,$2)", [before, limit])).map(attemptFromRow),
+        move: async (before, batchSize) =>
+          Number(one(await this.#q("SELECT * FROM sp_ArchiveRedemptionHistory($1,$2)", [before, batchSize]), "archive").moved),
+        moveIds: async (ids) =>
+          Number(one(await this.#q("SELECT * FROM sp_ArchiveRedemptionHistory(NULL,$1,$2::bigint[])", [ids.length, ids]), "archive").moved),
+      },
+      options,
+    );
+  }
+
+  async fraudReport(input: FraudReportInput): Promise<FraudReportRow[]> {
+    const f = checkFraudReportInput(input);
+    const rows = await this.#read("fraudReport", "SELECT * FROM sp_FraudReport($1,$2,$3,$4)", [f.since, f.until, f.by, f.top]);
+    return rows.map(fraudRowFromRow);
+  }
+
+  async getScaleStatus(options: { archiveBefore?: Date } = {}): Promise<ScaleStatus> {
+    const before = options.archiveBefore ?? lastClosedQuarterEnd();
+    const rows = await this.#read("getScaleStatus", "SELECT * FROM sp_GetScaleStatus($1)", [before]);
+    return scaleStatusFromRow(one(rows, "sp_GetScaleStatus"), before);
   }
 
   close(): Promise<void> {

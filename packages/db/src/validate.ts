@@ -1,6 +1,13 @@
 // Argument checks every engine runs before it talks to the database, so a bad value is refused with
 // a message that names it ("X must be Y") instead of a driver error, and nothing is written.
-import { type CampaignInput, type GenerationRequestInput, type GenerationStatus, StoreError } from "./contract.ts";
+import {
+  type CampaignInput,
+  FRAUD_DIMENSIONS,
+  type FraudReportInput,
+  type GenerationRequestInput,
+  type GenerationStatus,
+  StoreError,
+} from "./contract.ts";
 
 export const MAX_CODE_LENGTH = 50;
 export const MAX_PREFIX_LENGTH = 20;
@@ -9,6 +16,12 @@ export const MIN_RANDOM_LENGTH = 4;
 export const PREFIX_PATTERN = /^[A-Z0-9_-]*$/;
 /** Identifiers (campaign ids, request ids, user ids): printable, no control characters. */
 const ID_PATTERN = /^[^\p{Cc}\p{Cs}]+$/u;
+
+/** Money and percentages have two decimals; 19.99 * 100 is 1998.9999999999998 in binary floating
+ *  point, so compare with a tolerance far below a cent and far above the rounding error. */
+export function hasAtMostTwoDecimals(n: number): boolean {
+  return Math.abs(n * 100 - Math.round(n * 100)) < 1e-6;
+}
 
 function fail(message: string): never {
   throw new StoreError("INVALID_INPUT", message);
@@ -60,12 +73,12 @@ export function checkCampaignInput(input: CampaignInput): Required<CampaignInput
   const pct = input.discountPercentage ?? null;
   const amount = input.discountAmount ?? null;
   if ((pct === null) === (amount === null)) fail("exactly one of discountPercentage and discountAmount must be given");
-  if (pct !== null && (typeof pct !== "number" || !Number.isFinite(pct) || pct <= 0 || pct > 100 || Math.round(pct * 100) !== pct * 100)) {
+  if (pct !== null && (typeof pct !== "number" || !Number.isFinite(pct) || pct <= 0 || pct > 100 || !hasAtMostTwoDecimals(pct))) {
     fail("discountPercentage must be a number above 0 and at most 100, with at most 2 decimals");
   }
   if (
     amount !== null &&
-    (typeof amount !== "number" || !Number.isFinite(amount) || amount <= 0 || amount >= 1e8 || Math.round(amount * 100) !== amount * 100)
+    (typeof amount !== "number" || !Number.isFinite(amount) || amount <= 0 || amount >= 1e8 || !hasAtMostTwoDecimals(amount))
   ) {
     fail("discountAmount must be a number above 0 and below 100000000, with at most 2 decimals");
   }
@@ -122,4 +135,17 @@ export function checkLimit(limit: unknown, fallback = 100): number {
   if (limit === undefined || limit === null) return fallback;
   if (typeof limit !== "number" || !Number.isInteger(limit) || limit < 1 || limit > 1000) fail("limit must be an integer from 1 to 1000");
   return limit;
+}
+
+/** Fraud report input, normalised: a valid window, a known dimension, top 1..1000 (default 20). */
+export function checkFraudReportInput(input: FraudReportInput): Required<FraudReportInput> {
+  const { since, until, by } = input ?? ({} as FraudReportInput);
+  if (!(since instanceof Date) || Number.isNaN(since.getTime())) throw new StoreError("INVALID_INPUT", "since must be a valid Date");
+  if (!(until instanceof Date) || Number.isNaN(until.getTime())) throw new StoreError("INVALID_INPUT", "until must be a valid Date");
+  if (until <= since) throw new StoreError("INVALID_INPUT", "until must be after since");
+  if (!FRAUD_DIMENSIONS.includes(by)) throw new StoreError("INVALID_INPUT", `by must be one of ${FRAUD_DIMENSIONS.join(", ")} (got ${by})`);
+  const top = input.top ?? 20;
+  if (!Number.isInteger(top) || top < 1 || top > 1000)
+    throw new StoreError("INVALID_INPUT", `top must be an integer from 1 to 1000 (got ${top})`);
+  return { since, until, by, top };
 }

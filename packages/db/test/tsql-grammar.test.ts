@@ -1,13 +1,15 @@
 // Every T-SQL file under database/mssql, checked on every test run although no SQL Server runs here:
 // parsed by a real T-SQL grammar (antlr4ts-sql, antlr4ts pinned to 0.5.0-alpha.4), plus the rules
-// that grammar does not enforce. A file that needs a construct the grammar lacks says so in a header
-// line `-- grammar-lacks: <construct>` and gets a narrower check of our own instead (none does today).
+// that grammar does not enforce. A file that needs constructs the grammar lacks names them in a header
+// line `-- grammar-lacks: <construct>, <construct>` (database/mssql/partitioning does): its batches
+// that use one of them get a narrower check of our own instead; its other batches still go through
+// the grammar.
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import antlr from "antlr4ts-sql";
 import { expect } from "chai";
 import { splitBatches } from "../src/engines/mssql-migrate.ts";
-import { databaseDir } from "../src/migrate.ts";
+import { databaseDir, readMigrations } from "../src/migrate.ts";
 
 const { antlr4tsSQL, SQLDialect } = antlr;
 const MSSQL_DIR = databaseDir("mssql");
@@ -85,13 +87,27 @@ function ruleProblems(script: string): Problem[] {
   return problems;
 }
 
-/** The narrower check for a file that declares a construct the grammar lacks. */
-function narrowProblems(script: string, construct: string): Problem[] {
+const squash = (text: string) => text.toUpperCase().replace(/\s+/g, " ");
+
+/** The narrower check for a file that declares constructs the grammar lacks: each named construct
+ *  must be used; a batch that uses one gets balanced parentheses checked; every other batch of the
+ *  file is parsed by the grammar as usual, so the header exempts only what it names. */
+function narrowProblems(script: string, constructs: string[]): Problem[] {
   const problems: Problem[] = [];
-  if (!script.toUpperCase().includes(construct.toUpperCase())) {
-    problems.push({ line: 1, message: `1: the header names "${construct}" but the file does not use it; remove the header` });
+  const body = script.replace(/^--\s*grammar-lacks:.*$/m, "");
+  for (const construct of constructs) {
+    if (!squash(body).includes(squash(construct))) {
+      problems.push({ line: 1, message: `1: the header names "${construct}" but the file does not use it; remove it from the header` });
+    }
   }
-  for (const batch of splitBatches(script)) {
+  for (const batch of splitBatches(body)) {
+    if (!constructs.some((c) => squash(batch.sql).includes(squash(c)))) {
+      for (const p of grammarProblems(batch.sql)) {
+        const line = p.line + batch.line - 1;
+        problems.push({ line, message: p.message.replace(/^\d+:/, `${line}:`) });
+      }
+      continue;
+    }
     const open: number[] = [];
     for (const t of tokensOf(batch.sql, batch.line)) {
       if (t.text === "(") open.push(t.line);
@@ -104,7 +120,18 @@ function narrowProblems(script: string, construct: string): Problem[] {
 
 function checkScript(script: string): Problem[] {
   const lacks = /^--\s*grammar-lacks:\s*(.+)$/m.exec(script)?.[1]?.trim();
-  return [...(lacks ? narrowProblems(script, lacks) : grammarProblems(script)), ...ruleProblems(script)];
+  const constructs = lacks
+    ?.split(",")
+    .map((c) => c.trim())
+    .filter((c) => c !== "");
+  return [...(constructs?.length ? narrowProblems(script, constructs) : grammarProblems(script)), ...ruleProblems(script)];
+}
+
+/** The text of every numbered migration of a dialect (not the scripts in its subfolders). */
+function migrationsText(dialect: "postgres" | "mssql"): string {
+  return readMigrations(databaseDir(dialect))
+    .map((m) => m.sql)
+    .join("\n");
 }
 
 const messages = (ps: Problem[]) => ps.map((p) => p.message);
@@ -160,13 +187,38 @@ describe("T-SQL in database/mssql", function () {
     expect(messages(checkScript(script.replace("TO coupon_app;", "TO (coupon_app;")))).to.deep.equal(["2: unclosed '(' in the batch"]);
   });
 
+  it("checks only the batches that use a construct named in the header narrowly; the others still parse", () => {
+    const ok =
+      "-- grammar-lacks: CREATE PARTITION FUNCTION\nCREATE PARTITION FUNCTION pf (int) AS RANGE RIGHT FOR VALUES (1, 2);\nGO\nSELECT 1 AS one;\nGO\n";
+    expect(messages(checkScript(ok))).to.deep.equal([]);
+    const broken = ok.replace("SELECT 1 AS one;", "SELEC 1 AS one;");
+    const problems = checkScript(broken);
+    expect(problems, "a broken batch without the construct was let through").to.not.be.empty;
+    expect(problems[0]?.line).to.equal(4);
+    const unused =
+      "-- grammar-lacks: CREATE PARTITION FUNCTION, DENY\nCREATE PARTITION FUNCTION pf (int) AS RANGE RIGHT FOR VALUES (1);\nGO\n";
+    expect(messages(checkScript(unused))).to.deep.equal([
+      '1: the header names "DENY" but the file does not use it; remove it from the header',
+    ]);
+  });
+
+  it("keeps the partitioning scripts out of the migrations, each naming what the grammar lacks", () => {
+    const dir = join(MSSQL_DIR, "partitioning");
+    const scripts = sqlFiles(dir).map((f) => relative(dir, f));
+    expect(scripts).to.include.members(["01_partition_function_scheme.sql", "02_partition_coupons.sql", "03_sp_AddCampaignPartitions.sql"]);
+    expect(readMigrations(MSSQL_DIR).map((m) => m.file)).to.not.include.members(scripts);
+    const first = readFileSync(join(dir, "01_partition_function_scheme.sql"), "utf8");
+    expect(first).to.match(/^-- grammar-lacks: CREATE PARTITION FUNCTION, CREATE PARTITION SCHEME$/m);
+    expect(grammarProblems(first), "the grammar still lacks CREATE PARTITION FUNCTION").to.not.be.empty;
+  });
+
   it("grants EXECUTE on every procedure the engine calls, and on nothing that does not exist", () => {
     const engine = readFileSync(ENGINE_FILE, "utf8");
     const called = new Set([...engine.matchAll(/"dbo\.(sp_\w+)"/g)].map((m) => m[1]));
-    const security = readFileSync(join(MSSQL_DIR, "0004_security.sql"), "utf8");
+    // every numbered file: 0004 grants the store's first procedures, later files their own
+    const security = migrationsText("mssql");
     const granted = new Set([...security.matchAll(/GRANT EXECUTE ON dbo\.(\w+) TO coupon_app/g)].map((m) => m[1]));
-    const procedures = readFileSync(join(MSSQL_DIR, "0003_procedures.sql"), "utf8");
-    const defined = new Set([...procedures.matchAll(/CREATE OR ALTER PROCEDURE dbo\.(\w+)/g)].map((m) => m[1]));
+    const defined = new Set([...security.matchAll(/CREATE OR ALTER PROCEDURE dbo\.(\w+)/g)].map((m) => m[1]));
     expect(called.size).to.be.greaterThan(15);
     expect(
       [...called].filter((p) => !granted.has(p)),
@@ -180,9 +232,9 @@ describe("T-SQL in database/mssql", function () {
   });
 
   it("mirrors the PostgreSQL procedure list", () => {
-    const pg = readFileSync(join(databaseDir("postgres"), "0003_procedures.sql"), "utf8");
+    const pg = migrationsText("postgres");
     const pgNames = new Set([...pg.matchAll(/CREATE OR REPLACE FUNCTION (\w+)\(/g)].map((m) => m[1]?.toLowerCase()));
-    const ms = readFileSync(join(MSSQL_DIR, "0003_procedures.sql"), "utf8");
+    const ms = migrationsText("mssql");
     const msNames = new Set([...ms.matchAll(/CREATE OR ALTER (?:PROCEDURE|FUNCTION) dbo\.(\w+)/g)].map((m) => m[1]?.toLowerCase()));
     // fn_CheckInput is written out in the two T-SQL procedures that use it (a T-SQL function cannot THROW);
     // fn_SecureProcedures does PostgreSQL's part of 0004_security (SQL Server needs no SECURITY DEFINER).

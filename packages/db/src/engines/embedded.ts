@@ -4,7 +4,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
-import { type GenerationClaim, StoreError } from "../contract.ts";
+import { type GenerationClaim, type RouteEvent, StoreError } from "../contract.ts";
 import { mapPgError } from "../errors.ts";
 import { MIGRATIONS_TABLE_PG, type MigrationReport, databaseDir, planMigrations, readMigrations } from "../migrate.ts";
 import { type Row, requestFromRow } from "../rows.ts";
@@ -15,6 +15,8 @@ export type EmbeddedOptions = {
   dataDir: string;
   /** Apply pending migrations when opening (default true: a fresh clone just works). */
   migrate?: boolean;
+  /** Told of each analytics read (always the primary: an embedded database has no replica). */
+  onRoute?: (e: RouteEvent) => void;
 };
 
 export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<SqlCouponStore & { migrate(): Promise<MigrationReport> }> {
@@ -69,6 +71,7 @@ export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<SqlCoupo
   const store = new SqlCouponStore({
     engine: "embedded",
     exec,
+    onRoute: opts.onRoute,
     claim,
     async close() {
       await db.close();

@@ -6,12 +6,16 @@
 import sql from "mssql";
 import {
   type ActiveCampaign,
+  type ArchiveOptions,
+  type ArchiveResult,
   type BulkInsertResult,
   type Campaign,
   type CampaignInput,
   type CouponDetails,
   type CouponStore,
   type ExportRow,
+  type FraudReportInput,
+  type FraudReportRow,
   type GenerationClaim,
   type GenerationRequest,
   type GenerationRequestInput,
@@ -19,11 +23,16 @@ import {
   type RedeemInput,
   type RedeemResult,
   type RedemptionAttempt,
+  type ReadRoute,
   type RedemptionStats,
+  type RouteEvent,
+  type ScaleStatus,
   type ValidateResult,
   StoreError,
+  lastClosedQuarterEnd,
   normalizeCode,
 } from "../contract.ts";
+import { runArchive } from "../archive.ts";
 import { redeemResultFromJson, validateResultFromJson } from "../results.ts";
 import {
   type Row,
@@ -33,7 +42,9 @@ import {
   couponDetailsFromRow,
   date,
   dateOrNull,
+  fraudRowFromRow,
   requestFromRow,
+  scaleStatusFromRow,
   statsFromRow,
   str,
   strOrNull,
@@ -41,6 +52,7 @@ import {
 import {
   checkCampaignInput,
   checkCode,
+  checkFraudReportInput,
   checkGenerationRequestInput,
   checkId,
   checkLimit,
@@ -59,8 +71,21 @@ type Param = [name: string, type: SqlType, value: unknown];
 const EXPORT_PAGE = 10_000;
 const nv = (n: number) => sql.NVarChar(n);
 
-export async function openMssqlStore(c: MssqlStoreConfig, o: MssqlOptions = {}): Promise<MssqlCouponStore> {
-  const settings = buildMssqlSettings(c, o);
+export type MssqlStoreOptions = MssqlOptions & { onRoute?: (e: RouteEvent) => void };
+
+/** The analytics read pool's settings: the read URL's server, or the primary's, with
+ *  ApplicationIntent=ReadOnly (Azure SQL routes such sessions to a readable secondary). */
+export function readReplicaSettings(c: MssqlStoreConfig, o: MssqlOptions = {}): MssqlSettings | null {
+  if (!c.readUrl && !c.readIntent) return null;
+  const base = buildMssqlSettings(c.readUrl ? { engine: "mssql", url: c.readUrl } : { ...c, readUrl: undefined }, o);
+  return {
+    ...base,
+    config: { ...base.config, options: { ...base.config.options, readOnlyIntent: true } },
+    describe: `${base.describe}, ApplicationIntent=ReadOnly`,
+  };
+}
+
+async function connect(settings: MssqlSettings): Promise<sql.ConnectionPool> {
   const pool = new sql.ConnectionPool(settings.config);
   // An idle connection that breaks emits 'error' on the pool; the next call gets a fresh connection.
   pool.on("error", () => {});
@@ -72,25 +97,45 @@ export async function openMssqlStore(c: MssqlStoreConfig, o: MssqlOptions = {}):
     if (mapped instanceof StoreError) throw new StoreError(mapped.code, `${settings.describe}: ${mapped.message}`, { cause: err });
     throw mapped;
   }
-  return new MssqlCouponStore(pool, settings);
+  return pool;
+}
+
+export async function openMssqlStore(c: MssqlStoreConfig, o: MssqlStoreOptions = {}): Promise<MssqlCouponStore> {
+  const settings = buildMssqlSettings(c, o);
+  const readSettings = readReplicaSettings(c, o);
+  const pool = await connect(settings);
+  let readPool: sql.ConnectionPool | undefined;
+  try {
+    readPool = readSettings ? await connect(readSettings) : undefined;
+  } catch (err) {
+    await pool.close().catch(() => {});
+    throw err;
+  }
+  return new MssqlCouponStore(pool, settings, readPool, o.onRoute);
 }
 
 export class MssqlCouponStore implements CouponStore {
   readonly engine = "mssql" as const;
+  readonly readRoute: ReadRoute;
   readonly #pool: sql.ConnectionPool;
+  readonly #readPool: sql.ConnectionPool | undefined;
   readonly #settings: MssqlSettings;
+  readonly #onRoute: ((e: RouteEvent) => void) | undefined;
 
-  constructor(pool: sql.ConnectionPool, settings: MssqlSettings) {
+  constructor(pool: sql.ConnectionPool, settings: MssqlSettings, readPool?: sql.ConnectionPool, onRoute?: (e: RouteEvent) => void) {
     this.#pool = pool;
     this.#settings = settings;
+    this.#readPool = readPool;
+    this.#onRoute = onRoute;
+    this.readRoute = readPool ? "replica" : "primary";
   }
 
   /** Executes one procedure; `idempotent` calls are retried on any transient failure, others only
    *  when the server surely did not run them. Returns its result sets. */
-  async #exec(proc: string, params: Param[], idempotent: boolean): Promise<Row[][]> {
+  async #exec(proc: string, params: Param[], idempotent: boolean, pool: sql.ConnectionPool = this.#pool): Promise<Row[][]> {
     try {
       return await withRetry(async () => {
-        const req = this.#pool.request();
+        const req = pool.request();
         for (const [name, type, value] of params) req.input(name, type, value);
         const res = await req.execute(proc);
         return (res.recordsets ?? []) as unknown as Row[][];
@@ -102,6 +147,12 @@ export class MssqlCouponStore implements CouponStore {
 
   async #rows(proc: string, params: Param[], idempotent = true): Promise<Row[]> {
     return (await this.#exec(proc, params, idempotent))[0] ?? [];
+  }
+
+  /** An analytics read: to the read pool when there is one (see the contract's operations section). */
+  async #read(method: string, proc: string, params: Param[]): Promise<Row[]> {
+    this.#onRoute?.({ method, route: this.readRoute });
+    return (await this.#exec(proc, params, true, this.#readPool ?? this.#pool))[0] ?? [];
   }
 
   async createCampaign(input: CampaignInput): Promise<Campaign> {
@@ -132,11 +183,13 @@ export class MssqlCouponStore implements CouponStore {
   }
 
   async listActiveCampaigns(): Promise<ActiveCampaign[]> {
-    return (await this.#rows("dbo.sp_GetActiveCampaigns", [])).map(activeCampaignFromRow);
+    return (await this.#read("listActiveCampaigns", "dbo.sp_GetActiveCampaigns", [])).map(activeCampaignFromRow);
   }
 
   async getRedemptionStats(campaignId: string): Promise<RedemptionStats | null> {
-    const rows = await this.#rows("dbo.sp_GetRedemptionStats", [["CampaignId", nv(100), checkId("campaignId", campaignId)]]);
+    const rows = await this.#read("getRedemptionStats", "dbo.sp_GetRedemptionStats", [
+      ["CampaignId", nv(100), checkId("campaignId", campaignId)],
+    ]);
     return rows[0] ? statsFromRow(rows[0]) : null;
   }
 
@@ -199,7 +252,7 @@ export class MssqlCouponStore implements CouponStore {
   }
 
   async listRedemptionAttempts(filter: { couponCode?: string; userId?: string; limit?: number }): Promise<RedemptionAttempt[]> {
-    const rows = await this.#rows("dbo.sp_ListRedemptionAttempts", [
+    const rows = await this.#read("listRedemptionAttempts", "dbo.sp_ListRedemptionAttempts", [
       ["CouponCode", nv(200), filter.couponCode === undefined ? null : normalizeCode(checkCode(filter.couponCode))],
       ["UserId", nv(100), filter.userId === undefined ? null : checkId("userId", filter.userId)],
       ["Limit", sql.Int, checkLimit(filter.limit)],
@@ -285,7 +338,7 @@ export class MssqlCouponStore implements CouponStore {
     const requestId = filter.requestId === undefined ? null : checkId("requestId", filter.requestId);
     let after = "0";
     for (;;) {
-      const rows = await this.#rows("dbo.sp_ExportCoupons", [
+      const rows = await this.#read("streamCoupons", "dbo.sp_ExportCoupons", [
         ["CampaignId", nv(100), campaignId],
         ["RequestId", nv(100), requestId],
         ["AfterCouponId", sql.BigInt, after],
@@ -314,8 +367,64 @@ export class MssqlCouponStore implements CouponStore {
     }
   }
 
-  close(): Promise<void> {
-    return this.#pool.close();
+  async close(): Promise<void> {
+    await Promise.all([this.#pool.close(), this.#readPool?.close()]);
+  }
+
+  // operations
+
+  archiveRedemptionHistory(options: ArchiveOptions = {}): Promise<ArchiveResult> {
+    // Each call is one DELETE ... OUTPUT INTO: atomic, and re-running a move of the same ids moves
+    // nothing twice, so the moves are retried like reads.
+    return runArchive(
+      {
+        list: async (before, limit) =>
+          (
+            await this.#rows("dbo.sp_ListArchivableHistory", [
+              ["Before", sql.DateTime2, before],
+              ["Limit", sql.Int, limit],
+            ])
+          ).map(attemptFromRow),
+        move: async (before, batchSize) =>
+          Number(
+            one(
+              await this.#rows("dbo.sp_ArchiveRedemptionHistory", [
+                ["Before", sql.DateTime2, before],
+                ["BatchSize", sql.Int, batchSize],
+              ]),
+              "sp_ArchiveRedemptionHistory",
+            ).moved,
+          ),
+        moveIds: async (ids) =>
+          Number(
+            one(
+              await this.#rows("dbo.sp_ArchiveRedemptionHistory", [
+                ["BatchSize", sql.Int, ids.length],
+                ["Ids", sql.NVarChar(sql.MAX), JSON.stringify(ids.map(Number))],
+              ]),
+              "sp_ArchiveRedemptionHistory",
+            ).moved,
+          ),
+      },
+      options,
+    );
+  }
+
+  async fraudReport(input: FraudReportInput): Promise<FraudReportRow[]> {
+    const f = checkFraudReportInput(input);
+    const rows = await this.#read("fraudReport", "dbo.sp_FraudReport", [
+      ["Since", sql.DateTime2, f.since],
+      ["Until", sql.DateTime2, f.until],
+      ["By", nv(20), f.by],
+      ["Top", sql.Int, f.top],
+    ]);
+    return rows.map(fraudRowFromRow);
+  }
+
+  async getScaleStatus(options: { archiveBefore?: Date } = {}): Promise<ScaleStatus> {
+    const before = options.archiveBefore ?? lastClosedQuarterEnd();
+    const rows = await this.#read("getScaleStatus", "dbo.sp_GetScaleStatus", [["ArchiveBefore", sql.DateTime2, before]]);
+    return scaleStatusFromRow(one(rows, "sp_GetScaleStatus"), before);
   }
 }
 

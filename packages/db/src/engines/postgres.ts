@@ -1,7 +1,7 @@
 // The postgres engine: a pg pool over the functions of database/postgres. A generation claim is a
 // session-level advisory lock held on a dedicated connection, so it dies with the worker.
 import pg from "pg";
-import { type GenerationClaim, StoreError } from "../contract.ts";
+import { type GenerationClaim, type RouteEvent, StoreError } from "../contract.ts";
 import { mapPgError } from "../errors.ts";
 import { MIGRATIONS_TABLE_PG, type MigrationReport, databaseDir, planMigrations, readMigrations } from "../migrate.ts";
 import { type Row, requestFromRow } from "../rows.ts";
@@ -9,6 +9,9 @@ import { SqlCouponStore } from "../sql-store.ts";
 
 export type PostgresOptions = {
   url: string;
+  /** A streaming replica for analytics reads (see the contract's operations section). */
+  readUrl?: string;
+  onRoute?: (e: RouteEvent) => void;
   /** Pool size; the default suits a 2-core machine running the app and the server. */
   max?: number;
   applicationName?: string;
@@ -29,16 +32,23 @@ export async function openPostgresStore(opts: PostgresOptions): Promise<SqlCoupo
   // An idle client that loses its server emits 'error' on the pool; without a listener that would
   // crash the process. The next query gets a fresh connection or a clear UNAVAILABLE error.
   pool.on("error", () => {});
+  const readPool = opts.readUrl ? new pg.Pool({ ...poolConfig(opts), connectionString: opts.readUrl }) : undefined;
+  readPool?.on("error", () => {});
+  const executor = (p: pg.Pool) => ({
+    async query(text: string, params?: readonly unknown[]) {
+      const res = await p.query(text, params as unknown[]);
+      return res.rows as Row[];
+    },
+  });
   return new SqlCouponStore({
     engine: "postgres",
-    exec: {
-      async query(text, params) {
-        const res = await pool.query(text, params as unknown[]);
-        return res.rows as Row[];
-      },
-    },
+    exec: executor(pool),
+    read: readPool ? executor(readPool) : undefined,
+    onRoute: opts.onRoute,
     claim: (requestId, workerId) => claimOnOwnConnection(opts, requestId, workerId),
-    close: () => pool.end(),
+    close: async () => {
+      await Promise.all([pool.end(), readPool?.end()]);
+    },
   });
 }
 

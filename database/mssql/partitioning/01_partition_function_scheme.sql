@@ -1,0 +1,17 @@
+-- grammar-lacks: CREATE PARTITION FUNCTION, CREATE PARTITION SCHEME
+-- Step 1 of partitioning dbo.Coupons by CampaignId (the seed: "partition Coupons by CampaignId if
+-- > 10M rows"; dbo.sp_GetScaleStatus says when). Not a migration: an operator runs these scripts in
+-- order, as dbo, once the decision is made (docs/scaling.md). Re-runnable.
+-- RANGE RIGHT: each boundary value starts a partition, so a campaign given a boundary by
+-- sp_AddCampaignPartitions begins its own partition (shared only with ids that sort between it and
+-- the next boundary). It starts with no boundary: one partition, the table as it is.
+-- Azure SQL Database has one filegroup, PRIMARY.
+
+SET XACT_ABORT ON;
+GO
+IF NOT EXISTS (SELECT 1 FROM sys.partition_functions WHERE name = N'pf_CouponsByCampaign')
+    CREATE PARTITION FUNCTION pf_CouponsByCampaign (nvarchar(100)) AS RANGE RIGHT FOR VALUES ();
+GO
+IF NOT EXISTS (SELECT 1 FROM sys.partition_schemes WHERE name = N'ps_CouponsByCampaign')
+    CREATE PARTITION SCHEME ps_CouponsByCampaign AS PARTITION pf_CouponsByCampaign ALL TO ([PRIMARY]);
+GO
