@@ -20,6 +20,8 @@ import {
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { stringify } from "csv-stringify";
 import { registerLaunchCommand } from "./aci-command.ts";
+import { dateArg, intArg } from "./args.ts";
+import { registerOpsCommands } from "./ops-commands.ts";
 import { DEFAULT_CODE_LENGTH, checkCodeLength, checkFeasibility, checkPrefix } from "./codes.ts";
 import { EXIT, type ExitCode, GeneratorError } from "./errors.ts";
 import { DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, type GenerateResult, defaultConcurrency, generate } from "./pipeline.ts";
@@ -41,27 +43,6 @@ or the COUPONS_MSSQL_* variables; unset: the embedded database in ./.coupons/db.
 
 // ---------------------------------------------------------------------------------------------
 // argument parsers: commander names the option in its message ("option '--amount <n>' argument ...")
-
-function intArg(min: number, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) {
-      throw new InvalidArgumentError(`must be an integer from ${min} to ${max}.`);
-    }
-    return n;
-  };
-}
-
-function dateArg(value: string): Date {
-  const d = new Date(value);
-  const ymd = /^(\d{4})-(\d{2})-(\d{2})/.exec(value);
-  // V8 rolls a day past the month's end over ("2030-02-30" is 2 March): refuse it instead
-  const real = ymd && new Date(Date.UTC(Number(ymd[1]), Number(ymd[2]) - 1, Number(ymd[3])));
-  if (!ymd || !real || real.getUTCMonth() !== Number(ymd[2]) - 1 || real.getUTCDate() !== Number(ymd[3]) || Number.isNaN(d.getTime())) {
-    throw new InvalidArgumentError("must be an ISO 8601 date, e.g. 2026-12-31 or 2026-12-31T23:59:59Z.");
-  }
-  return d;
-}
 
 function moneyArg(max: number) {
   return (value: string): number => {
@@ -539,6 +520,7 @@ export function buildProgram(setExit: (code: ExitCode) => void): Command {
     for (const c of cmd.commands) visit(c);
   };
   registerLaunchCommand(program);
+  registerOpsCommands(program, { withStore: (fn) => withStore(globals(), (store) => fn(store)), setExit });
   visit(program);
   return program;
 }

@@ -1,0 +1,160 @@
+// Operator commands of issue 8 (archive, fraud-report, status): flags -> one CouponStore call each,
+// nothing more. `registerOpsCommands` adds them to a commander program (the `coupons` CLI, and
+// ops-main.ts, the ACI entry point); the caller supplies how a store is opened and where lines go.
+import {
+  type ArchiveProgress,
+  type CouponStore,
+  DEFAULT_ARCHIVE_BATCH,
+  FRAUD_DIMENSIONS,
+  type FraudDimension,
+  type FraudReportRow,
+  MAX_ARCHIVE_BATCH,
+  PARTITION_THRESHOLD,
+  type ScaleStatus,
+  lastClosedQuarterEnd,
+} from "@coupons/db";
+import { type Command, Option } from "commander";
+import { dateArg, intArg } from "./args.ts";
+import { EXIT, type ExitCode } from "./errors.ts";
+
+export type OpsDeps = {
+  /** Opens the configured store for one command and closes it afterwards. */
+  withStore<T>(fn: (store: CouponStore) => Promise<T>): Promise<T>;
+  /** One line of output (default: stdout). */
+  out?: (line: string) => void;
+  /** JSON output instead of text (default: the program's --json option, when it has one). */
+  json?: () => boolean;
+  /** Told the exit code of a command that did not simply succeed (archive stopped by a signal). */
+  setExit?: (code: ExitCode) => void;
+  /** Stops a running archive after its batch in flight (default: SIGTERM and SIGINT). */
+  stopSignal?: AbortSignal;
+  /** JSON on one line per document (JSON lines, for log shippers) instead of indented. */
+  compact?: boolean;
+};
+
+const DAY = 86_400_000;
+
+const n = (x: number) => x.toLocaleString("en-US");
+
+export function registerOpsCommands(program: Command, deps: OpsDeps): Command {
+  const out = deps.out ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const json = deps.json ?? (() => Boolean(program.opts().json));
+  const doc = (value: unknown) => out(deps.compact ? JSON.stringify(value) : JSON.stringify(value, null, 2));
+
+  program
+    .command("archive")
+    .description(
+      "Move RedemptionHistory rows of closed quarters to RedemptionHistoryArchive in batches (re-runnable; safe to kill at any moment).",
+    )
+    .addOption(
+      new Option("--before <date>", "move rows attempted before this time (default: the end of the last closed quarter, UTC)")
+        .env("COUPONS_ARCHIVE_BEFORE")
+        .argParser(dateArg),
+    )
+    .addOption(
+      new Option("--batch-size <n>", `rows per batch, one transaction each (default ${DEFAULT_ARCHIVE_BATCH})`)
+        .env("COUPONS_ARCHIVE_BATCH_SIZE")
+        .argParser(intArg(1, MAX_ARCHIVE_BATCH)),
+    )
+    .addOption(
+      new Option("--file <path>", "also append the moved rows to this gzip JSON-lines file, durably, before they are deleted").env(
+        "COUPONS_ARCHIVE_FILE",
+      ),
+    )
+    .action(async (o: { before?: Date; batchSize?: number; file?: string }) => {
+      const own = new AbortController();
+      const onSignal = () => own.abort();
+      if (!deps.stopSignal) {
+        process.on("SIGTERM", onSignal);
+        process.on("SIGINT", onSignal);
+      }
+      try {
+        const result = await deps.withStore((store) =>
+          store.archiveRedemptionHistory({
+            before: o.before ?? lastClosedQuarterEnd(),
+            batchSize: o.batchSize,
+            file: o.file,
+            signal: deps.stopSignal ?? own.signal,
+            onProgress: json() ? (e: ArchiveProgress) => out(JSON.stringify({ event: "archive.batch", ...e })) : undefined,
+          }),
+        );
+        if (json()) out(JSON.stringify({ event: "archive.done", ...result, before: result.before.toISOString() }));
+        else {
+          out(
+            `Archived ${n(result.moved)} history row(s) attempted before ${result.before.toISOString()} in ${result.batches} batch(es)` +
+              (result.file ? `; ${n(result.fileRows)} written to ${result.file}` : "") +
+              (result.recovered ? `; ${n(result.recovered)} recovered from an interrupted run` : "") +
+              (result.stopped ? ". Stopped by a signal: run it again to finish." : "."),
+          );
+        }
+        if (result.stopped) deps.setExit?.(EXIT.INTERRUPTED);
+      } finally {
+        process.off("SIGTERM", onSignal);
+        process.off("SIGINT", onSignal);
+      }
+    });
+
+  program
+    .command("fraud-report")
+    .description("Refused redemption attempts per ip, user or campaign over a time window: the top offenders.")
+    .option("--since <date>", "start of the window (default: 24 hours ago)", dateArg)
+    .option("--until <date>", "end of the window, exclusive (default: now)", dateArg)
+    .addOption(new Option("--by <dimension>", "group by").choices(FRAUD_DIMENSIONS).default("ip"))
+    .option("--top <n>", "how many offenders", intArg(1, 1000), 20)
+    .action(async (o: { since?: Date; until?: Date; by: FraudDimension; top: number }) => {
+      const until = o.until ?? new Date();
+      const since = o.since ?? new Date(until.getTime() - DAY);
+      const rows = await deps.withStore((store) => store.fraudReport({ since, until, by: o.by, top: o.top }));
+      if (json()) return doc(rows);
+      out(`Refused attempts by ${o.by}, ${since.toISOString()} to ${until.toISOString()}: ${rows.length} offender(s)`);
+      for (const line of fraudTable(rows)) out(line);
+    });
+
+  program
+    .command("status")
+    .description("Row counts that tell when to partition Coupons (over 10M rows) and when to archive history.")
+    .option("--archive-before <date>", "cutoff for rows to archive (default: the end of the last closed quarter)", dateArg)
+    .action(async (o: { archiveBefore?: Date }) => {
+      const s = await deps.withStore((store) => store.getScaleStatus({ archiveBefore: o.archiveBefore }));
+      if (json()) return doc(s);
+      for (const line of statusLines(s)) out(line);
+    });
+
+  return program;
+}
+
+function fraudTable(rows: FraudReportRow[]): string[] {
+  if (rows.length === 0) return ["(none)"];
+  const header = ["subject", "attempts", "refusals", "codes", "first seen", "last seen", "reasons"];
+  const body = rows.map((r) => [
+    r.subject,
+    n(r.attempts),
+    n(r.refusals),
+    n(r.distinctCodes),
+    r.firstSeen.toISOString(),
+    r.lastSeen.toISOString(),
+    r.reasons.map((x) => `${x.reason} ${x.count}`).join(", "),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? "").length)));
+  return [header, ...body].map((cells) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join("  ")
+      .trimEnd(),
+  );
+}
+
+function statusLines(s: ScaleStatus): string[] {
+  return [
+    `Coupons           ${n(s.couponsTotal)} in ${n(s.campaigns)} campaign(s)`,
+    `Largest campaign  ${s.largestCampaign ? `${s.largestCampaign.campaignId} (${n(s.largestCampaign.coupons)})` : "-"}`,
+    `History           ${n(s.historyRows)} row(s), oldest ${s.oldestHistoryAt?.toISOString() ?? "-"}`,
+    `To archive        ${n(s.historyRowsToArchive)} row(s) attempted before ${s.archiveBefore.toISOString()}`,
+    `Archive           ${n(s.archiveRows)} row(s)`,
+    "",
+    s.partitionAdvised
+      ? `Partition: Coupons has passed ${n(PARTITION_THRESHOLD)} rows; see docs/scaling.md.`
+      : `Partition: not needed (Coupons under ${n(PARTITION_THRESHOLD)} rows).`,
+    s.archiveAdvised ? "Archive: rows of closed quarters are waiting; run `archive`." : "Archive: nothing to archive.",
+  ];
+}
