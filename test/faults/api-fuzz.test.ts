@@ -493,10 +493,10 @@ describePostgres("faults: fuzzed requests to every endpoint", function () {
     expect(raw).to.match(/content-type: application\/problem\+json/i);
     expect(JSON.parse(raw.slice(raw.indexOf("\r\n\r\n") + 4))).to.include({ status: 400, code: "BAD_REQUEST" });
   });
-  // Found while fuzzing numbers: "at most 2 decimals" is checked as Math.round(n * 100) === n * 100,
-  // which is false for most 2-decimal values in binary floating point (19.99 * 100 = 1998.9999999999998),
-  // in apps/redeem-api/src/routes/campaigns.ts and again in packages/db/src/validate.ts.
-  it.skip("KNOWN DEFECT: When a campaign is created with a 2-decimal discount such as 19.99 or 0.29, then it is accepted (today: 400, the check is float-exact)", async () => {
+  // Found while fuzzing numbers: "at most 2 decimals" was checked float-exact, which is false for most
+  // 2-decimal values in binary floating point (19.99 * 100 = 1998.9999999999998); both the API and the
+  // store now use hasAtMostTwoDecimals from @coupons/db.
+  it("When a campaign is created with a 2-decimal discount such as 19.99 or 0.29, then it is accepted, and 0.295 is refused", async () => {
     for (const [field, value] of [
       ["discountPercentage", 19.99],
       ["discountAmount", 0.29],
@@ -513,5 +513,16 @@ describePostgres("faults: fuzzed requests to every endpoint", function () {
       expect(r.status, JSON.stringify(r.body)).to.equal(201);
       expect((r.body as Record<string, unknown>)[field]).to.equal(value);
     }
+    const third = await send("POST", "/v1/campaigns", {
+      json: {
+        campaignId: unique("dec"),
+        name: "three decimals",
+        startDate: new Date(Date.now() - DAY).toISOString(),
+        endDate: new Date(Date.now() + DAY).toISOString(),
+        discountAmount: 0.295,
+      },
+    });
+    expect(third.status, JSON.stringify(third.body)).to.equal(400);
+    expect(JSON.stringify(third.body)).to.include("discountAmount");
   });
 });

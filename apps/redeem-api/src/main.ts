@@ -25,7 +25,10 @@ async function main(): Promise<void> {
     migrate: config.migrateOnStart,
     poolSize: config.dbPoolSize,
     applicationName: "coupons-redeem-api",
+    // analytics reads (views, stats, exports, reports) may go to a read replica: say which served each
+    onRoute: (e) => logger.info({ db: { method: e.method, route: e.route } }, "analytics read"),
   });
+  logger.info({ analyticsReads: store.readRoute }, "analytics reads go to the %s", store.readRoute);
   const running = await startServer({ store, config, logger });
   let stopping = false;
   const stop = (signal: string) => {

@@ -1,5 +1,6 @@
 // Campaigns: GET /v1/campaigns (active now), POST /v1/campaigns (admin), GET /v1/campaigns/{id},
 // GET /v1/campaigns/{id}/stats.
+import { hasAtMostTwoDecimals } from "@coupons/db";
 import { z } from "zod";
 import type { Deps, Register } from "../app.ts";
 import { callerOf, requireScope } from "../auth.ts";
@@ -9,7 +10,6 @@ import { id, isoDate, parse } from "../validation.ts";
 const idParams = z.object({ campaignId: id(100) });
 
 const positiveInt = z.number("must be a number").int("must be an integer").positive("must be positive").max(2_147_483_647);
-const twoDecimals = (n: number) => Math.round(n * 100) === n * 100;
 
 const campaignBody = z
   .object({
@@ -22,14 +22,14 @@ const campaignBody = z
       .number("must be a number")
       .gt(0, "must be above 0")
       .max(100, "must be at most 100")
-      .refine(twoDecimals, "must have at most 2 decimals")
+      .refine(hasAtMostTwoDecimals, "must have at most 2 decimals")
       .nullable()
       .optional(),
     discountAmount: z
       .number("must be a number")
       .gt(0, "must be above 0")
       .lt(1e8, "must be below 100000000")
-      .refine(twoDecimals, "must have at most 2 decimals")
+      .refine(hasAtMostTwoDecimals, "must have at most 2 decimals")
       .nullable()
       .optional(),
     maxRedemptionsPerUser: positiveInt.nullable().optional(),
