@@ -121,7 +121,7 @@ CREATE TABLE dbo.RedemptionHistory (
 );
 GO
 IF INDEXPROPERTY(OBJECT_ID(N'dbo.RedemptionHistory'), N'IX_RedemptionHistory_UserId', 'IndexID') IS NULL
-    CREATE INDEX IX_RedemptionHistory_UserId ON dbo.RedemptionHistory (UserId);
+    CREATE INDEX IX_RedemptionHistory_UserId ON dbo.RedemptionHistory (UserId, AttemptedAt);
 GO
 IF INDEXPROPERTY(OBJECT_ID(N'dbo.RedemptionHistory'), N'IX_RedemptionHistory_CouponCode', 'IndexID') IS NULL
     CREATE INDEX IX_RedemptionHistory_CouponCode ON dbo.RedemptionHistory (CouponCode);

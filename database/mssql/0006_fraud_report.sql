@@ -18,9 +18,7 @@ IF INDEXPROPERTY(OBJECT_ID(N'dbo.RedemptionHistory'), N'IX_RedemptionHistory_IpA
 GO
 IF INDEXPROPERTY(OBJECT_ID(N'dbo.RedemptionHistory'), N'IX_RedemptionHistory_CampaignId', 'IndexID') IS NULL
     CREATE INDEX IX_RedemptionHistory_CampaignId ON dbo.RedemptionHistory (CampaignId, AttemptedAt) WHERE CampaignId IS NOT NULL;
-GO
-IF INDEXPROPERTY(OBJECT_ID(N'dbo.RedemptionHistory'), N'IX_RedemptionHistory_UserId_AttemptedAt', 'IndexID') IS NULL
-    CREATE INDEX IX_RedemptionHistory_UserId_AttemptedAt ON dbo.RedemptionHistory (UserId, AttemptedAt);
+-- per user: IX_RedemptionHistory_UserId (UserId, AttemptedAt) of 0001 serves it
 GO
 
 DROP VIEW IF EXISTS dbo.vw_FraudSignals;

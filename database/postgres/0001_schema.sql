@@ -91,7 +91,7 @@ CREATE TABLE RedemptionHistory (
     CONSTRAINT PK_RedemptionHistory PRIMARY KEY (RedemptionId),
     CONSTRAINT CK_RedemptionHistory_Reason CHECK (Success = (FailureReason IS NULL))
 );
-CREATE INDEX IX_RedemptionHistory_UserId ON RedemptionHistory (UserId);
+CREATE INDEX IX_RedemptionHistory_UserId ON RedemptionHistory (UserId, AttemptedAt); -- a user's attempts in time order
 CREATE INDEX IX_RedemptionHistory_CouponCode ON RedemptionHistory (CouponCode);
 CREATE INDEX IX_RedemptionHistory_AttemptedAt ON RedemptionHistory (AttemptedAt);
 CREATE INDEX IX_RedemptionHistory_Success ON RedemptionHistory (Success, AttemptedAt);

@@ -15,7 +15,7 @@ CREATE INDEX IX_RedemptionHistory_Refused ON RedemptionHistory (AttemptedAt)
     INCLUDE (IpAddress, UserId, CampaignId, CouponCode, FailureReason) WHERE NOT Success;
 CREATE INDEX IX_RedemptionHistory_IpAddress ON RedemptionHistory (IpAddress, AttemptedAt) WHERE IpAddress IS NOT NULL;
 CREATE INDEX IX_RedemptionHistory_CampaignId ON RedemptionHistory (CampaignId, AttemptedAt) WHERE CampaignId IS NOT NULL;
-CREATE INDEX IX_RedemptionHistory_UserId_AttemptedAt ON RedemptionHistory (UserId, AttemptedAt);
+-- per user: IX_RedemptionHistory_UserId (UserId, AttemptedAt) of 0001 serves it
 
 CREATE VIEW vw_FraudSignals AS
 SELECT 'ip'::text AS Dimension, h.IpAddress::varchar(100) AS Subject, h.RedemptionId, h.AttemptedAt, h.CouponCode,
