@@ -91,8 +91,8 @@ export async function startReplica(primaryUrl: string, port = 5499): Promise<Rep
       "hot_standby = on",
       "shared_buffers = 32MB",
       "fsync = off",
-      ...(await Promise.all(same.map(async (s) => `${s} = ${await setting(s)}`))),
     ];
+    for (const s of same) conf.push(`${s} = ${await setting(s)}`); // one query at a time on one client
     writeFileSync(join(data, "postgresql.conf"), `${conf.join("\n")}\n`);
     writeFileSync(join(data, "pg_hba.conf"), "local all all trust\nhost all all 127.0.0.1/32 trust\n");
     writeFileSync(join(data, "pg_ident.conf"), "");

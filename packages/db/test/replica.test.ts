@@ -34,6 +34,7 @@ describePostgres("analytics reads on a PostgreSQL streaming replica", function (
   before(async function () {
     const skip = replicaSkipReason(POSTGRES_URL);
     if (skip) {
+      if (process.env.CI === "true") throw new Error(`CI must run the replica suite: ${skip}`);
       this.skip();
       return;
     }

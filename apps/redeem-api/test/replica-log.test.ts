@@ -1,0 +1,106 @@
+// The API against a real PostgreSQL streaming replica: analytics reads (active campaigns, stats) go
+// to the replica and the log says so, line by line; redemptions go to the primary.
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { expect } from "chai";
+import { openStore } from "@coupons/db";
+import { makeCampaign, makeCoupons } from "../../../packages/db/test/conformance.ts";
+import { type Replica, replicaSkipReason, startReplica } from "../../../packages/db/test/replica-support.ts";
+import { POSTGRES_URL, type TestDatabase, createPostgresDatabase, describePostgres } from "../../../packages/db/test/support.ts";
+import { KEYS, testEnv } from "./helpers.ts";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+
+describePostgres("redeem API with a read replica", function () {
+  this.timeout(90_000);
+  let db: TestDatabase;
+  let replica: Replica;
+
+  before(async function () {
+    const skip = replicaSkipReason(POSTGRES_URL);
+    if (skip) {
+      if (process.env.CI === "true") throw new Error(`CI must run the replica suite: ${skip}`);
+      this.skip();
+      return;
+    }
+    db = await createPostgresDatabase();
+    replica = await startReplica(POSTGRES_URL);
+  });
+  after(async () => {
+    await replica?.stop();
+    await db?.drop();
+  });
+
+  it("When analytics endpoints are called, then the replica serves them and each log line names it; redeem stays on the primary", async () => {
+    const seed = await openStore(db.url);
+    let campaignId: string;
+    try {
+      campaignId = await makeCampaign(seed);
+      await makeCoupons(seed, campaignId, ["REPLICA1", "REPLICA2"]);
+    } finally {
+      await seed.close();
+    }
+    const readUrl = replica.urlFor(db.name);
+    const child = spawn(process.execPath, ["--conditions=source", join(root, "apps/redeem-api/src/main.ts")], {
+      cwd: root,
+      env: {
+        PATH: process.env.PATH ?? "",
+        ...testEnv({ COUPONS_LOG_LEVEL: "info", COUPONS_DATABASE_URL: db.url, COUPONS_DATABASE_READ_URL: readUrl }),
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    child.stderr.on("data", (d) => {
+      err += d;
+    });
+    try {
+      const port = await new Promise<number>((resolvePort, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no listening line in 60 s; stdout: ${out} stderr: ${err}`)), 60_000);
+        child.stdout.on("data", (d) => {
+          out += d;
+          const m = /"port":(\d+)[^\n]*"msg":"redeem API listening"/.exec(out);
+          if (m) {
+            clearTimeout(timer);
+            resolvePort(Number(m[1]));
+          }
+        });
+        child.once("exit", (code) => reject(new Error(`exited early with ${code}: ${err}`)));
+      });
+      const base = `http://127.0.0.1:${port}`;
+      const redeem = await fetch(`${base}/v1/redemptions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-api-key": KEYS.admin },
+        body: JSON.stringify({ code: "REPLICA1", userId: "u1" }),
+      });
+      expect(redeem.status, await redeem.clone().text()).to.equal(200);
+      // the replica catches up with the redemption, then the stats read it there
+      let stats: { redeemedCoupons?: number } = {};
+      for (let i = 0; i < 100 && stats.redeemedCoupons !== 1; i++) {
+        const r = await fetch(`${base}/v1/campaigns/${encodeURIComponent(campaignId)}/stats`, { headers: { "x-api-key": KEYS.reader } });
+        expect(r.status).to.equal(200);
+        stats = (await r.json()) as typeof stats;
+        if (stats.redeemedCoupons !== 1) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(stats.redeemedCoupons).to.equal(1);
+      const active = await fetch(`${base}/v1/campaigns`, { headers: { "x-api-key": KEYS.reader } });
+      expect(active.status).to.equal(200);
+      const lines = out
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { msg?: string; db?: { method: string; route: string }; analyticsReads?: string });
+      expect(lines.find((l) => l.analyticsReads)?.analyticsReads).to.equal("replica");
+      const routed = lines.filter((l) => l.msg === "analytics read").map((l) => l.db);
+      expect(routed).to.deep.include({ method: "getRedemptionStats", route: "replica" });
+      expect(routed).to.deep.include({ method: "listActiveCampaigns", route: "replica" });
+      expect(routed.every((r) => r?.route === "replica")).to.equal(true);
+      expect(routed.map((r) => r?.method)).to.not.include("redeemCoupon");
+    } finally {
+      const exited = once(child, "exit");
+      child.kill("SIGTERM");
+      await exited;
+    }
+  });
+});
