@@ -14,6 +14,7 @@ import {
   loadSecretsIntoEnv,
   migrate,
   openStore,
+  partitionCoupons,
   storeConfigFromEnv,
   storeConfigFromUrl,
 } from "@coupons/db";
@@ -461,6 +462,20 @@ export function buildProgram(setExit: (code: ExitCode) => void): Command {
       out(
         `${describeConfig(config)}: applied ${report.applied.length} migration(s)` +
           `${report.applied.length ? ` (${report.applied.map((m) => m.file).join(", ")})` : ""}, ${report.alreadyApplied} already applied`,
+      );
+    });
+
+  program
+    .command("partition")
+    .description(
+      "Convert Coupons to the partitioned layout (SQL Server: database/mssql/partitioning, indexes rebuilt in place, rows counted and fingerprinted before and after). Run `coupons status` first to see whether it is time.",
+    )
+    .addHelpText("after", EXIT_HELP)
+    .action(async () => {
+      const config = configFrom(globals());
+      const report = await partitionCoupons(config);
+      out(
+        `${describeConfig(config)}: ran ${report.scripts.join(", ")}; Coupons has ${report.rowsAfter} rows (${report.rowsBefore} before) in ${report.partitions} partition(s)`,
       );
     });
 

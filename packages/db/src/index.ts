@@ -1,6 +1,7 @@
 // @coupons/db: the CouponStore contract and the function that opens one from configuration.
-import type { CouponStore, RouteEvent } from "./contract.ts";
+import { type CouponStore, type RouteEvent, StoreError } from "./contract.ts";
 import { type StoreConfig, storeConfigFromEnv, storeConfigFromUrl } from "./config.ts";
+import type { PartitionReport } from "./engines/mssql-partition.ts";
 import type { MigrationReport } from "./migrate.ts";
 
 export * from "./contract.ts";
@@ -77,4 +78,20 @@ export async function migrate(config?: StoreConfig | string): Promise<MigrationR
       return migrateMssql(c);
     }
   }
+}
+
+export type { PartitionReport } from "./engines/mssql-partition.ts";
+
+/** Converts Coupons to the partitioned layout (SQL Server; docs/scaling.md). PostgreSQL keeps one
+ *  table on purpose (measured), so it is refused there with the reason. */
+export async function partitionCoupons(config?: StoreConfig | string): Promise<PartitionReport> {
+  const c = typeof config === "string" ? storeConfigFromUrl(config) : (config ?? storeConfigFromEnv());
+  if (c.engine !== "mssql") {
+    throw new StoreError(
+      "CONFIG",
+      `the ${c.engine} engine keeps Coupons in one table: partitioning measured slower there (docs/scaling.md, "PostgreSQL: not partitioned, measured"); nothing to convert`,
+    );
+  }
+  const { partitionMssqlCoupons } = await import("./engines/mssql-partition.ts");
+  return partitionMssqlCoupons(c);
 }

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { StoreError, describeConfig, openStore, redact, storeConfigFromEnv, storeConfigFromUrl } from "../src/index.ts";
+import { StoreError, describeConfig, openStore, partitionCoupons, redact, storeConfigFromEnv, storeConfigFromUrl } from "../src/index.ts";
 import { expectStoreError } from "./conformance.ts";
 
 describe("store configuration", () => {
@@ -50,6 +50,15 @@ describe("store configuration", () => {
     expect(describeConfig(storeConfigFromUrl("postgres://user:s3cret@host/db"))).to.not.include("s3cret");
     const err = await expectStoreError(openStore("mssql-ish://user:s3cret@host/db"), "CONFIG");
     expect(err.message).to.not.include("s3cret");
+  });
+
+  it("refuses to partition an engine that keeps Coupons in one table, saying why", async () => {
+    await expectStoreError(partitionCoupons("embedded:memory"), "CONFIG", /keeps Coupons in one table.*docs\/scaling\.md/);
+    await expectStoreError(
+      partitionCoupons("postgres://postgres@127.0.0.1:1/none"),
+      "CONFIG",
+      /postgres engine keeps Coupons in one table/,
+    );
   });
 
   it("reports an unreachable PostgreSQL server as UNAVAILABLE", async () => {

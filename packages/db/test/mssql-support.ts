@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import sql from "mssql";
 import type { CouponStore, OpenOptions } from "../src/index.ts";
-import { openStore } from "../src/index.ts";
+import { openStore, partitionCoupons } from "../src/index.ts";
 import { buildMssqlSettings } from "../src/engines/mssql-config.ts";
 import { migrateMssql } from "../src/engines/mssql-migrate.ts";
 import type { EngineUnderTest } from "./support.ts";
@@ -89,6 +89,31 @@ export const mssqlEngine: EngineUnderTest = {
     const db = await createMssqlDatabase();
     let store: CouponStore;
     try {
+      store = await openStore(db.appUrl, options);
+    } catch (err) {
+      await db.drop().catch(() => {});
+      throw err;
+    }
+    return {
+      store,
+      url: db.appUrl,
+      async cleanup() {
+        await store.close();
+        await db.drop();
+      },
+    };
+  },
+};
+
+/** SQL Server with dbo.Coupons converted to the partitioned layout (database/mssql/partitioning) by
+ *  the operator's command, before the store opens: the conformance suite must pass unchanged on it. */
+export const mssqlPartitionedEngine: EngineUnderTest = {
+  name: "mssql",
+  async open(options?: OpenOptions) {
+    const db = await createMssqlDatabase();
+    let store: CouponStore;
+    try {
+      await partitionCoupons({ engine: "mssql", url: db.adminUrl });
       store = await openStore(db.appUrl, options);
     } catch (err) {
       await db.drop().catch(() => {});

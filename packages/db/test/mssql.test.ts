@@ -9,7 +9,9 @@ import { buildMssqlSettings } from "../src/engines/mssql-config.ts";
 import { migrateMssql, splitBatches } from "../src/engines/mssql-migrate.ts";
 import { databaseDir, readMigrations } from "../src/migrate.ts";
 import { conformanceSuite } from "./conformance.ts";
-import { adminBatches, createMssqlDatabase, describeMssql, mssqlEngine } from "./mssql-support.ts";
+import { adminBatches, createMssqlDatabase, describeMssql, mssqlEngine, mssqlPartitionedEngine } from "./mssql-support.ts";
+import { makeCampaign, makeCoupons } from "./conformance.ts";
+import { openStore, partitionCoupons } from "../src/index.ts";
 
 describeMssql("mssql engine", () => {
   conformanceSuite(mssqlEngine);
@@ -65,4 +67,38 @@ describeMssql("mssql engine", () => {
       expect(readMigrations(databaseDir("mssql")).map((m) => m.file)).to.not.include("add_managed_identity.sql");
     });
   });
+});
+
+describeMssql("mssql engine on the partitioned layout (database/mssql/partitioning)", () => {
+  it("converts a populated table keeping every row exactly once, and a second run changes nothing", async function () {
+    this.timeout(180_000);
+    const db = await createMssqlDatabase();
+    try {
+      const store = await openStore(db.appUrl);
+      try {
+        const a = await makeCampaign(store);
+        const b = await makeCampaign(store);
+        await makeCoupons(
+          store,
+          a,
+          Array.from({ length: 500 }, (_, i) => `PARTA${i}`),
+        );
+        await makeCoupons(
+          store,
+          b,
+          Array.from({ length: 300 }, (_, i) => `PARTB${i}`),
+        );
+      } finally {
+        await store.close();
+      }
+      const first = await partitionCoupons({ engine: "mssql", url: db.adminUrl });
+      expect(first).to.include({ rowsBefore: 800, rowsAfter: 800 });
+      const second = await partitionCoupons({ engine: "mssql", url: db.adminUrl });
+      expect(second).to.include({ rowsBefore: 800, rowsAfter: 800 });
+    } finally {
+      await db.drop();
+    }
+  });
+
+  conformanceSuite(mssqlPartitionedEngine);
 });
