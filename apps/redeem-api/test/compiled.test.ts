@@ -7,7 +7,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { expect } from "chai";
-import { testEnv } from "./helpers.ts";
+import { startApiProcess, testEnv } from "./helpers.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const entry = join(root, "apps/redeem-api/dist/main.js");
@@ -25,41 +25,23 @@ describe("the compiled server (the image's CMD)", function () {
   });
 
   it("When dist/main.js runs under plain node, then /healthz answers and SIGTERM stops it with exit code 0", async () => {
-    const child = spawn(process.execPath, [entry], {
-      cwd: root,
-      env: { PATH: process.env.PATH ?? "", ...testEnv({ COUPONS_LOG_LEVEL: "info", COUPONS_DATABASE_URL: "embedded:memory" }) },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    let err = "";
-    child.stderr.on("data", (d) => {
-      err += d;
-    });
+    const { child, port, output, errors } = await startApiProcess(
+      [entry],
+      testEnv({ COUPONS_LOG_LEVEL: "info", COUPONS_DATABASE_URL: "embedded:memory" }),
+    );
     try {
-      const port = await new Promise<number>((resolvePort, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no listening line in 60 s; stdout: ${out} stderr: ${err}`)), 60_000);
-        child.stdout.on("data", (d) => {
-          out += d;
-          const m = /"port":(\d+)[^\n]*"msg":"redeem API listening"/.exec(out);
-          if (m) {
-            clearTimeout(timer);
-            resolvePort(Number(m[1]));
-          }
-        });
-        child.once("exit", (code) => reject(new Error(`exited early with ${code}: ${err}`)));
-      });
       const health = await fetch(`http://127.0.0.1:${port}/healthz`);
       expect(health.status).to.equal(200);
       expect(await health.json()).to.deep.equal({ status: "ok" });
       const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
       expect(ready.status).to.equal(200);
       // every line on stdout is a JSON log record
-      for (const line of out.trim().split("\n")) expect(() => JSON.parse(line), line).to.not.throw();
+      for (const line of output().trim().split("\n")) expect(() => JSON.parse(line), line).to.not.throw();
       const exited = once(child, "exit");
       child.kill("SIGTERM");
       const [code] = await exited;
-      expect(code, err).to.equal(0);
-      expect(out).to.contain('"msg":"redeem API stopped"');
+      expect(code, errors()).to.equal(0);
+      expect(output()).to.contain('"msg":"redeem API stopped"');
     } finally {
       if (child.exitCode === null) child.kill("SIGKILL");
     }

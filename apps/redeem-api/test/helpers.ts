@@ -1,6 +1,9 @@
 // Test support for the redeem API: keys and configuration, seeding coupons through the store, and an
 // HTTP client that checks every response against the OpenAPI document.
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import SwaggerParser from "@apidevtools/swagger-parser";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import type { CouponStore } from "@coupons/db";
@@ -8,6 +11,8 @@ import { expect } from "chai";
 import { type ApiConfig, loadConfig } from "../src/config.ts";
 import { hashKey } from "../src/auth.ts";
 import { openApiDocument } from "../src/openapi.ts";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 
 export const KEYS = {
   shop: "shop-key-0123456789abcdef",
@@ -213,4 +218,36 @@ export function overrideStore(store: CouponStore, overrides: Partial<CouponStore
       return typeof v === "function" ? v.bind(target) : v;
     },
   });
+}
+
+/** Starts the API as a real process (args after node, env added to PATH) and waits for its
+ *  "listening" log line; `output()` is everything it wrote to stdout so far. */
+export async function startApiProcess(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ child: ChildProcessWithoutNullStreams; port: number; output(): string; errors(): string }> {
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? "", ...env } });
+  let out = "";
+  let err = "";
+  child.stderr.on("data", (d) => {
+    err += d;
+  });
+  try {
+    const port = await new Promise<number>((resolvePort, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no listening line in 60 s; stdout: ${out} stderr: ${err}`)), 60_000);
+      child.stdout.on("data", (d) => {
+        out += d;
+        const m = /"port":(\d+)[^\n]*"msg":"redeem API listening"/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolvePort(Number(m[1]));
+        }
+      });
+      child.once("exit", (code) => reject(new Error(`exited early with ${code}: ${err}`)));
+    });
+    return { child, port, output: () => out, errors: () => err };
+  } catch (e) {
+    if (child.exitCode === null) child.kill("SIGKILL");
+    throw e;
+  }
 }

@@ -1,15 +1,14 @@
 // The API against a real PostgreSQL streaming replica: analytics reads (active campaigns, stats) go
 // to the replica and the log says so, line by line; redemptions go to the primary.
-import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect } from "chai";
 import { openStore } from "@coupons/db";
 import { makeCampaign, makeCoupons } from "../../../packages/db/test/conformance.ts";
-import { type Replica, replicaSkipReason, startReplica } from "../../../packages/db/test/replica-support.ts";
+import { type Replica, skipUnlessReplica, startReplica } from "../../../packages/db/test/replica-support.ts";
 import { POSTGRES_URL, type TestDatabase, createPostgresDatabase, describePostgres } from "../../../packages/db/test/support.ts";
-import { KEYS, testEnv } from "./helpers.ts";
+import { KEYS, startApiProcess, testEnv } from "./helpers.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 
@@ -19,12 +18,7 @@ describePostgres("redeem API with a read replica", function () {
   let replica: Replica;
 
   before(async function () {
-    const skip = replicaSkipReason(POSTGRES_URL);
-    if (skip) {
-      if (process.env.CI === "true") throw new Error(`CI must run the replica suite: ${skip}`);
-      this.skip();
-      return;
-    }
+    if (skipUnlessReplica(this, POSTGRES_URL)) return;
     db = await createPostgresDatabase();
     replica = await startReplica(POSTGRES_URL);
   });
@@ -43,32 +37,11 @@ describePostgres("redeem API with a read replica", function () {
       await seed.close();
     }
     const readUrl = replica.urlFor(db.name);
-    const child = spawn(process.execPath, ["--conditions=source", join(root, "apps/redeem-api/src/main.ts")], {
-      cwd: root,
-      env: {
-        PATH: process.env.PATH ?? "",
-        ...testEnv({ COUPONS_LOG_LEVEL: "info", COUPONS_DATABASE_URL: db.url, COUPONS_DATABASE_READ_URL: readUrl }),
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    let err = "";
-    child.stderr.on("data", (d) => {
-      err += d;
-    });
+    const { child, port, output } = await startApiProcess(
+      ["--conditions=source", join(root, "apps/redeem-api/src/main.ts")],
+      testEnv({ COUPONS_LOG_LEVEL: "info", COUPONS_DATABASE_URL: db.url, COUPONS_DATABASE_READ_URL: readUrl }),
+    );
     try {
-      const port = await new Promise<number>((resolvePort, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no listening line in 60 s; stdout: ${out} stderr: ${err}`)), 60_000);
-        child.stdout.on("data", (d) => {
-          out += d;
-          const m = /"port":(\d+)[^\n]*"msg":"redeem API listening"/.exec(out);
-          if (m) {
-            clearTimeout(timer);
-            resolvePort(Number(m[1]));
-          }
-        });
-        child.once("exit", (code) => reject(new Error(`exited early with ${code}: ${err}`)));
-      });
       const base = `http://127.0.0.1:${port}`;
       const redeem = await fetch(`${base}/v1/redemptions`, {
         method: "POST",
@@ -87,7 +60,7 @@ describePostgres("redeem API with a read replica", function () {
       expect(stats.redeemedCoupons).to.equal(1);
       const active = await fetch(`${base}/v1/campaigns`, { headers: { "x-api-key": KEYS.reader } });
       expect(active.status).to.equal(200);
-      const lines = out
+      const lines = output()
         .trim()
         .split("\n")
         .map((l) => JSON.parse(l) as { msg?: string; db?: { method: string; route: string }; analyticsReads?: string });

@@ -83,49 +83,36 @@ export async function createMssqlDatabase(opts: { migrated?: boolean } = {}): Pr
   return { name, adminUrl, appUrl: AS_APP ? withDatabase(MSSQL_URL, name, login) : adminUrl, drop };
 }
 
-export const mssqlEngine: EngineUnderTest = {
-  name: "mssql",
-  async open(options?: OpenOptions) {
-    const db = await createMssqlDatabase();
-    let store: CouponStore;
-    try {
-      store = await openStore(db.appUrl, options);
-    } catch (err) {
-      await db.drop().catch(() => {});
-      throw err;
-    }
-    return {
-      store,
-      url: db.appUrl,
-      async cleanup() {
-        await store.close();
-        await db.drop();
-      },
-    };
-  },
-};
+/** A fresh migrated SQL Server database per open(), prepared (as the admin) before the store opens. */
+function mssqlEngineWith(prepare: (db: MssqlTestDatabase) => Promise<void>): EngineUnderTest {
+  return {
+    name: "mssql",
+    async open(options?: OpenOptions) {
+      const db = await createMssqlDatabase();
+      let store: CouponStore;
+      try {
+        await prepare(db);
+        store = await openStore(db.appUrl, options);
+      } catch (err) {
+        await db.drop().catch(() => {});
+        throw err;
+      }
+      return {
+        store,
+        url: db.appUrl,
+        async cleanup() {
+          await store.close();
+          await db.drop();
+        },
+      };
+    },
+  };
+}
+
+export const mssqlEngine: EngineUnderTest = mssqlEngineWith(async () => {});
 
 /** SQL Server with dbo.Coupons converted to the partitioned layout (database/mssql/partitioning) by
  *  the operator's command, before the store opens: the conformance suite must pass unchanged on it. */
-export const mssqlPartitionedEngine: EngineUnderTest = {
-  name: "mssql",
-  async open(options?: OpenOptions) {
-    const db = await createMssqlDatabase();
-    let store: CouponStore;
-    try {
-      await partitionCoupons({ engine: "mssql", url: db.adminUrl });
-      store = await openStore(db.appUrl, options);
-    } catch (err) {
-      await db.drop().catch(() => {});
-      throw err;
-    }
-    return {
-      store,
-      url: db.appUrl,
-      async cleanup() {
-        await store.close();
-        await db.drop();
-      },
-    };
-  },
-};
+export const mssqlPartitionedEngine: EngineUnderTest = mssqlEngineWith(async (db) => {
+  await partitionCoupons({ engine: "mssql", url: db.adminUrl });
+});

@@ -4,6 +4,7 @@
 // has no replication line for 127.0.0.1, one (trust) is added and the configuration reloaded, and
 // the file is restored by stop(). Needs to run as root or as the postgres user on the server's host.
 import { execFileSync } from "node:child_process";
+import { type AddressInfo, createServer } from "node:net";
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
@@ -30,7 +31,27 @@ export function replicaSkipReason(primaryUrl: string): string | null {
   return null;
 }
 
-export async function startReplica(primaryUrl: string, port = 5499): Promise<Replica> {
+/** In a before hook: skips the suite when no replica can be started here, but fails it in CI, which
+ *  must run it. Returns true when the suite was skipped. */
+export function skipUnlessReplica(ctx: Mocha.Context, primaryUrl: string): boolean {
+  const skip = replicaSkipReason(primaryUrl);
+  if (!skip) return false;
+  if (process.env.CI === "true") throw new Error(`CI must run the replica suite: ${skip}`);
+  ctx.skip();
+  return true;
+}
+
+/** A TCP port nobody listens on right now (two test runs at once must not share a replica port). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+export async function startReplica(primaryUrl: string, requestedPort?: number): Promise<Replica> {
+  const port = requestedPort ?? (await freePort());
   const admin = new pg.Client({ connectionString: primaryUrl });
   await admin.connect();
   const setting = async (name: string) => (await admin.query(`SELECT current_setting('${name}') AS v`)).rows[0].v as string;
