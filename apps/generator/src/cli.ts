@@ -517,7 +517,8 @@ export function buildProgram(setExit: (code: ExitCode) => void): Command {
           config.engine === "embedded" && config.dataDir !== "memory"
             ? `embedded database at ${resolve(config.dataDir)}`
             : `${describeConfig(config)} database`;
-        const cli = import.meta.url.endsWith(".ts") ? "node --conditions=source apps/generator/src/main.ts" : "coupons";
+        // from a checkout, `npm run coupons --` runs the CLI on the Node 24 of node_modules/.bin
+        const cli = import.meta.url.endsWith(".ts") ? "npm run coupons --" : "coupons";
         process.stderr.write(
           `\n${o.amount.toLocaleString("en-US")} codes of campaign "${campaignId}" (request ${r.requestId}) are in the ${where}.\n` +
             `Export them:    ${cli} export --campaign ${campaignId} --out demo-codes.csv\n` +
