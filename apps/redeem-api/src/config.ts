@@ -29,6 +29,8 @@ export type ApiConfig = {
   /** Apply pending migrations at start; undefined leaves the engine's default (embedded: yes). */
   migrateOnStart: boolean | undefined;
   shutdownTimeoutMs: number;
+  /** Idempotency keys older than this are purged (hourly, by every replica; purges skip each other's rows). */
+  idempotencyRetentionHours: number;
 };
 
 export class ConfigError extends Error {
@@ -80,6 +82,7 @@ const envSchema = {
     .regex(/^[A-Za-z0-9:._-]{1,100}$/)
     .default("coupons:throttle"),
   COUPONS_DB_POOL_SIZE: int(1, 200).optional(),
+  COUPONS_IDEMPOTENCY_RETENTION_HOURS: int(1, 24 * 365).default(168),
   COUPONS_MIGRATE_ON_START: bool.optional(),
   COUPONS_SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
 } as const;
@@ -112,6 +115,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       redisPrefix: v.COUPONS_REDIS_PREFIX as string,
     },
     dbPoolSize: v.COUPONS_DB_POOL_SIZE as number | undefined,
+    idempotencyRetentionHours: v.COUPONS_IDEMPOTENCY_RETENTION_HOURS as number,
     migrateOnStart: v.COUPONS_MIGRATE_ON_START as boolean | undefined,
     shutdownTimeoutMs: v.COUPONS_SHUTDOWN_TIMEOUT_MS as number,
   };

@@ -30,10 +30,22 @@ async function main(): Promise<void> {
   });
   logger.info({ analyticsReads: store.readRoute }, "analytics reads go to the %s", store.readRoute);
   const running = await startServer({ store, config, logger });
+  // Idempotency keys expire: an hourly purge of those older than the retention, first a minute in.
+  const purge = () => {
+    const before = new Date(Date.now() - config.idempotencyRetentionHours * 3_600_000);
+    store.purgeIdempotencyKeys(before).then(
+      (n) => n > 0 && logger.info({ purged: n, before }, "idempotency keys purged"),
+      (err) => logger.warn({ err }, "idempotency key purge failed; retrying in an hour"),
+    );
+  };
+  const firstPurge = setTimeout(purge, 60_000).unref();
+  const purgeTimer = setInterval(purge, 3_600_000).unref();
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
+    clearTimeout(firstPurge);
+    clearInterval(purgeTimer);
     logger.info({ signal }, "stopping: no new connections, finishing in-flight requests");
     stopServer(running).then(
       () => process.exit(0),

@@ -264,6 +264,9 @@ export interface CouponStore {
   fraudReport(input: FraudReportInput): Promise<FraudReportRow[]>;
   /** Row counts that tell an operator when to partition Coupons and when to archive history. */
   getScaleStatus(options?: { archiveBefore?: Date }): Promise<ScaleStatus>;
+  /** Deletes idempotency keys created before `before`, in batches; returns how many. A retry with a
+   *  purged key is a new request. */
+  purgeIdempotencyKeys(before: Date): Promise<number>;
 }
 
 export type ReadRoute = "primary" | "replica";

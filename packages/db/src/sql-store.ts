@@ -48,6 +48,8 @@ import {
   dateOrNull,
 } from "./rows.ts";
 import {
+  PURGE_BATCH,
+  checkBefore,
   checkCampaignInput,
   checkCode,
   checkFraudReportInput,
@@ -331,6 +333,16 @@ export class SqlCouponStore implements CouponStore {
     const before = options.archiveBefore ?? lastClosedQuarterEnd();
     const rows = await this.#read("getScaleStatus", "SELECT * FROM sp_GetScaleStatus($1)", [before]);
     return scaleStatusFromRow(one(rows, "sp_GetScaleStatus"), before);
+  }
+
+  async purgeIdempotencyKeys(before: Date): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const rows = await this.#q("SELECT sp_PurgeIdempotencyKeys($1, $2) AS n", [checkBefore(before), PURGE_BATCH]);
+      const n = Number(one(rows, "sp_PurgeIdempotencyKeys").n);
+      total += n;
+      if (n < PURGE_BATCH) return total;
+    }
   }
 
   close(): Promise<void> {

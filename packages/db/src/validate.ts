@@ -131,6 +131,14 @@ export function checkStatus(status: unknown): GenerationStatus {
   return status as GenerationStatus;
 }
 
+/** Batch size of purges: small enough to hold few locks at once. */
+export const PURGE_BATCH = 5_000;
+
+export function checkBefore(before: unknown): Date {
+  if (!(before instanceof Date) || Number.isNaN(before.getTime())) fail("before must be a valid date");
+  return before;
+}
+
 export function checkLimit(limit: unknown, fallback = 100): number {
   if (limit === undefined || limit === null) return fallback;
   if (typeof limit !== "number" || !Number.isInteger(limit) || limit < 1 || limit > 1000) fail("limit must be an integer from 1 to 1000");

@@ -474,6 +474,28 @@ export function conformanceSuite(engine: EngineUnderTest): void {
       });
     });
 
+    describe("idempotency key retention", () => {
+      it("purges keys created before a time, keeps newer ones, and a purged key's retry is a new request", async () => {
+        const campaignId = await makeCampaign(store);
+        const [code] = codes(1) as [string];
+        await makeCoupons(store, campaignId, [code]);
+        const key = uid("retain");
+        expect(await store.redeemCoupon({ code, userId: "u", idempotencyKey: key, requestHash: "h" })).to.include({ ok: true });
+        await store.purgeIdempotencyKeys(new Date(Date.now() - 3_600_000)); // an hour ago: this key stays
+        expect(await store.redeemCoupon({ code, userId: "u", idempotencyKey: key, requestHash: "h" })).to.include({
+          ok: true,
+          replayed: true,
+        });
+        expect(await store.purgeIdempotencyKeys(new Date(Date.now() + 60_000))).to.be.at.least(1);
+        expect(await store.redeemCoupon({ code, userId: "u", idempotencyKey: key, requestHash: "other" })).to.deep.include({
+          ok: false,
+          reason: "ALREADY_REDEEMED",
+          replayed: false,
+        });
+        await expectStoreError(store.purgeIdempotencyKeys(new Date("nope")), "INVALID_INPUT", /before/);
+      });
+    });
+
     describe("coupon details and assignment", () => {
       it("computes status available, assigned, redeemed, expired and campaign_inactive", async () => {
         const campaignId = await makeCampaign(store);

@@ -50,6 +50,8 @@ import {
   strOrNull,
 } from "../rows.ts";
 import {
+  PURGE_BATCH,
+  checkBefore,
   checkCampaignInput,
   checkCode,
   checkFraudReportInput,
@@ -420,6 +422,19 @@ export class MssqlCouponStore implements CouponStore {
       ["Top", sql.Int, f.top],
     ]);
     return rows.map(fraudRowFromRow);
+  }
+
+  async purgeIdempotencyKeys(before: Date): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const rows = await this.#rows("dbo.sp_PurgeIdempotencyKeys", [
+        ["Before", sql.DateTime2, checkBefore(before)],
+        ["BatchSize", sql.Int, PURGE_BATCH],
+      ]);
+      const n = Number(one(rows, "sp_PurgeIdempotencyKeys").n);
+      total += n;
+      if (n < PURGE_BATCH) return total;
+    }
   }
 
   async getScaleStatus(options: { archiveBefore?: Date } = {}): Promise<ScaleStatus> {
