@@ -192,7 +192,8 @@ export type BulkInsertResult = {
  *  worker's connection/process dies, so the next worker takes over without a person. */
 export interface GenerationClaim {
   readonly request: GenerationRequest;
-  /** Aborted when the hold is lost (its connection died): the worker must stop. */
+  /** Aborted when the hold is lost (its connection died): the worker must stop. On the embedded
+   *  engine the hold is the process that owns the data folder, so it is never lost while it runs. */
   readonly signal: AbortSignal;
   release(): Promise<void>;
 }
