@@ -14,9 +14,10 @@
 // written before step 3 disappears: its rows were never deleted, so they are read and written
 // again), then moves the pending ids (a no-op for ids moved already). So every row ends in exactly
 // one table, and in the file exactly once. One process per file (a lock file beside it).
-import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, readFileSync, renameSync, statSync, writeSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
+import { acquirePidLock } from "./pid-lock.ts";
 import { type ArchiveOptions, type ArchiveResult, type RedemptionAttempt, StoreError, lastClosedQuarterEnd } from "./contract.ts";
 
 export type ArchiveOps = {
@@ -178,32 +179,9 @@ function fsyncDir(path: string): void {
 
 /** One archiver per file; a lock left by a dead process is taken over. */
 function lockFile(lock: string): () => void {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(lock, "wx");
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      return () => rmSync(lock, { force: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-      const pid = Number(readFileSync(lock, "utf8"));
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
-        throw new StoreError(
-          "CONFLICT",
-          `another archive (process ${pid}) is writing ${lock.replace(/\.lock$/, "")}; wait for it to finish`,
-        );
-      }
-      rmSync(lock, { force: true });
-    }
-  }
-  throw new StoreError("CONFLICT", `cannot lock ${lock}`);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
+  return acquirePidLock(lock, (pid) =>
+    pid
+      ? new StoreError("CONFLICT", `another archive (process ${pid}) is writing ${lock.replace(/\.lock$/, "")}; wait for it to finish`)
+      : new StoreError("CONFLICT", `cannot lock ${lock}`),
+  );
 }

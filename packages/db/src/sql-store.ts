@@ -42,13 +42,8 @@ import {
   requestFromRow,
   scaleStatusFromRow,
   statsFromRow,
-  str,
-  strOrNull,
-  date,
-  dateOrNull,
 } from "./rows.ts";
 import {
-  PURGE_BATCH,
   checkBefore,
   checkCampaignInput,
   checkCode,
@@ -59,7 +54,8 @@ import {
   checkOptionalText,
   checkStatus,
 } from "./validate.ts";
-import { redeemResultFromJson, validateResultFromJson } from "./results.ts";
+import { exportPages, purgeInBatches } from "./paging.ts";
+import { documentOf, one, redeemResultFromJson, validateResultFromJson } from "./results.ts";
 
 export interface SqlExecutor {
   query(text: string, params?: readonly unknown[]): Promise<Row[]>;
@@ -74,8 +70,6 @@ export type SqlEngineParts = {
   claim(requestId: string, workerId: string): Promise<GenerationClaim>;
   close(): Promise<void>;
 };
-
-const EXPORT_PAGE = 10_000;
 
 export class SqlCouponStore implements CouponStore {
   readonly engine: EngineName;
@@ -165,7 +159,7 @@ export class SqlCouponStore implements CouponStore {
     for (let attempt = 1; ; attempt++) {
       try {
         const rows = await this.#parts.exec.query("SELECT sp_RedeemCoupon($1,$2,$3,$4,$5,$6,$7) AS result", [...params, slow]);
-        return redeemResultFromJson(jsonOf(rows[0]));
+        return redeemResultFromJson(documentOf(rows[0]));
       } catch (err) {
         const code = (err as { code?: unknown }).code;
         if (code === "CP503" && !slow) {
@@ -182,7 +176,7 @@ export class SqlCouponStore implements CouponStore {
     const code = normalizeCode(checkCode(input.code));
     const userId = checkId("userId", input.userId);
     const rows = await this.#q("SELECT sp_ValidateCoupon($1,$2) AS result", [code, userId]);
-    return validateResultFromJson(jsonOf(rows[0]));
+    return validateResultFromJson(documentOf(rows[0]));
   }
 
   async assignCoupon(code: string, userId: string): Promise<CouponDetails> {
@@ -281,26 +275,9 @@ export class SqlCouponStore implements CouponStore {
   async *streamCoupons(filter: { campaignId?: string; requestId?: string }): AsyncIterable<ExportRow> {
     const campaignId = filter.campaignId === undefined ? null : checkId("campaignId", filter.campaignId);
     const requestId = filter.requestId === undefined ? null : checkId("requestId", filter.requestId);
-    let after = "0";
-    for (;;) {
-      const rows = await this.#read("streamCoupons", "SELECT * FROM sp_ExportCoupons($1,$2,$3,$4)", [
-        campaignId,
-        requestId,
-        after,
-        EXPORT_PAGE,
-      ]);
-      for (const r of rows) {
-        yield {
-          couponCode: str(r, "CouponCode"),
-          campaignId: str(r, "CampaignId"),
-          expiresAt: dateOrNull(r, "ExpiresAt"),
-          generationBatchId: strOrNull(r, "GenerationBatchId"),
-          createdAt: date(r, "CreatedAt"),
-        };
-      }
-      if (rows.length < EXPORT_PAGE) return;
-      after = str(rows[rows.length - 1] as Row, "CouponId");
-    }
+    yield* exportPages((after, limit) =>
+      this.#read("streamCoupons", "SELECT * FROM sp_ExportCoupons($1,$2,$3,$4)", [campaignId, requestId, after, limit]),
+    );
   }
 
   async ping(): Promise<void> {
@@ -336,27 +313,14 @@ export class SqlCouponStore implements CouponStore {
   }
 
   async purgeIdempotencyKeys(before: Date): Promise<number> {
-    let total = 0;
-    for (;;) {
-      const rows = await this.#q("SELECT sp_PurgeIdempotencyKeys($1, $2) AS n", [checkBefore(before), PURGE_BATCH]);
-      const n = Number(one(rows, "sp_PurgeIdempotencyKeys").n);
-      total += n;
-      if (n < PURGE_BATCH) return total;
-    }
+    const b = checkBefore(before);
+    return purgeInBatches(async (size) => {
+      const rows = await this.#q("SELECT sp_PurgeIdempotencyKeys($1, $2) AS n", [b, size]);
+      return Number(one(rows, "sp_PurgeIdempotencyKeys").n);
+    });
   }
 
   close(): Promise<void> {
     return this.#parts.close();
   }
-}
-
-function one(rows: Row[], what: string): Row {
-  const r = rows[0];
-  if (!r) throw new Error(`${what} returned no row`);
-  return r;
-}
-
-function jsonOf(row: Row | undefined): Record<string, unknown> {
-  const v = row?.result;
-  return (typeof v === "string" ? JSON.parse(v) : v) as Record<string, unknown>;
 }

@@ -131,9 +131,6 @@ export function checkStatus(status: unknown): GenerationStatus {
   return status as GenerationStatus;
 }
 
-/** Batch size of purges: small enough to hold few locks at once. */
-export const PURGE_BATCH = 5_000;
-
 export function checkBefore(before: unknown): Date {
   if (!(before instanceof Date) || Number.isNaN(before.getTime())) fail("before must be a valid date");
   return before;

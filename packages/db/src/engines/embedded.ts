@@ -1,13 +1,14 @@
 // The embedded engine: PGlite (PostgreSQL compiled to WebAssembly) in this process, data in a local
 // folder, running the same SQL files as the postgres engine. One process owns a data folder at a
 // time (a lock file says which); within it, claims are kept in memory.
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { type GenerationClaim, type RouteEvent, StoreError } from "../contract.ts";
 import { mapPgError } from "../errors.ts";
 import { MIGRATIONS_TABLE_PG, type MigrationReport, databaseDir, planMigrations, readMigrations } from "../migrate.ts";
 import { type Row, requestFromRow } from "../rows.ts";
+import { acquirePidLock } from "../pid-lock.ts";
 import { SqlCouponStore } from "../sql-store.ts";
 
 export type EmbeddedOptions = {
@@ -105,37 +106,17 @@ async function migrateEmbedded(db: PGlite): Promise<MigrationReport> {
 
 /** One process per data folder: PGlite has no locking of its own across processes. */
 function lockDataDir(dir: string): () => void {
-  const lockFile = `${dir}.lock`;
-  mkdirSync(dirname(lockFile), { recursive: true });
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(lockFile, "wx");
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      return () => rmSync(lockFile, { force: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-      const pid = Number(readFileSync(lockFile, "utf8"));
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
-        throw new StoreError(
-          "UNAVAILABLE",
-          `the embedded database at ${dir} is in use by process ${pid}; stop it, or use PostgreSQL (COUPONS_DATABASE_URL=postgres://...) for more than one process`,
-        );
-      }
-      if (pid === process.pid) {
-        throw new StoreError("UNAVAILABLE", `the embedded database at ${dir} is already open in this process; share one store`);
-      }
-      rmSync(lockFile, { force: true }); // left by a process that died
-    }
-  }
-  throw new StoreError("UNAVAILABLE", `cannot lock the embedded database at ${dir}`);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
+  return acquirePidLock(
+    `${dir}.lock`,
+    (pid, own) =>
+      new StoreError(
+        "UNAVAILABLE",
+        own
+          ? `the embedded database at ${dir} is already open in this process; share one store`
+          : pid
+            ? `the embedded database at ${dir} is in use by process ${pid}; stop it, or use PostgreSQL (COUPONS_DATABASE_URL=postgres://...) for more than one process`
+            : `cannot lock the embedded database at ${dir}`,
+      ),
+    { ownProcessIsBusy: true },
+  );
 }

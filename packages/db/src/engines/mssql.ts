@@ -33,15 +33,14 @@ import {
   normalizeCode,
 } from "../contract.ts";
 import { runArchive } from "../archive.ts";
-import { redeemResultFromJson, validateResultFromJson } from "../results.ts";
+import { exportPages, purgeInBatches } from "../paging.ts";
+import { documentOf, one, redeemResultFromJson, validateResultFromJson } from "../results.ts";
 import {
   type Row,
   activeCampaignFromRow,
   attemptFromRow,
   campaignFromRow,
   couponDetailsFromRow,
-  date,
-  dateOrNull,
   fraudRowFromRow,
   requestFromRow,
   scaleStatusFromRow,
@@ -50,7 +49,6 @@ import {
   strOrNull,
 } from "../rows.ts";
 import {
-  PURGE_BATCH,
   checkBefore,
   checkCampaignInput,
   checkCode,
@@ -71,7 +69,6 @@ export { buildMssqlSettings } from "./mssql-config.ts";
 type SqlType = sql.ISqlType | sql.ISqlTypeFactoryWithNoParams;
 type Param = [name: string, type: SqlType, value: unknown];
 
-const EXPORT_PAGE = 10_000;
 const nv = (n: number) => sql.NVarChar(n);
 
 export type MssqlStoreOptions = MssqlOptions & { onRoute?: (e: RouteEvent) => void };
@@ -220,7 +217,7 @@ export class MssqlCouponStore implements CouponStore {
       ],
       key !== null,
     );
-    return redeemResultFromJson(jsonOf(rows[0]));
+    return redeemResultFromJson(documentOf(rows[0]));
   }
 
   async validateCoupon(input: { code: string; userId: string }): Promise<ValidateResult> {
@@ -228,7 +225,7 @@ export class MssqlCouponStore implements CouponStore {
       ["CouponCode", nv(200), normalizeCode(checkCode(input.code))],
       ["UserId", nv(100), checkId("userId", input.userId)],
     ]);
-    return validateResultFromJson(jsonOf(rows[0]));
+    return validateResultFromJson(documentOf(rows[0]));
   }
 
   assignCoupon(code: string, userId: string): Promise<CouponDetails> {
@@ -339,26 +336,14 @@ export class MssqlCouponStore implements CouponStore {
   async *streamCoupons(filter: { campaignId?: string; requestId?: string }): AsyncIterable<ExportRow> {
     const campaignId = filter.campaignId === undefined ? null : checkId("campaignId", filter.campaignId);
     const requestId = filter.requestId === undefined ? null : checkId("requestId", filter.requestId);
-    let after = "0";
-    for (;;) {
-      const rows = await this.#read("streamCoupons", "dbo.sp_ExportCoupons", [
+    yield* exportPages((after, limit) =>
+      this.#read("streamCoupons", "dbo.sp_ExportCoupons", [
         ["CampaignId", nv(100), campaignId],
         ["RequestId", nv(100), requestId],
         ["AfterCouponId", sql.BigInt, after],
-        ["Limit", sql.Int, EXPORT_PAGE],
-      ]);
-      for (const r of rows) {
-        yield {
-          couponCode: str(r, "CouponCode"),
-          campaignId: str(r, "CampaignId"),
-          expiresAt: dateOrNull(r, "ExpiresAt"),
-          generationBatchId: strOrNull(r, "GenerationBatchId"),
-          createdAt: date(r, "CreatedAt"),
-        };
-      }
-      if (rows.length < EXPORT_PAGE) return;
-      after = str(rows[rows.length - 1] as Row, "CouponId");
-    }
+        ["Limit", sql.Int, limit],
+      ]),
+    );
   }
 
   async ping(): Promise<void> {
@@ -425,16 +410,14 @@ export class MssqlCouponStore implements CouponStore {
   }
 
   async purgeIdempotencyKeys(before: Date): Promise<number> {
-    let total = 0;
-    for (;;) {
+    const b = checkBefore(before);
+    return purgeInBatches(async (size) => {
       const rows = await this.#rows("dbo.sp_PurgeIdempotencyKeys", [
-        ["Before", sql.DateTime2, checkBefore(before)],
-        ["BatchSize", sql.Int, PURGE_BATCH],
+        ["Before", sql.DateTime2, b],
+        ["BatchSize", sql.Int, size],
       ]);
-      const n = Number(one(rows, "sp_PurgeIdempotencyKeys").n);
-      total += n;
-      if (n < PURGE_BATCH) return total;
-    }
+      return Number(one(rows, "sp_PurgeIdempotencyKeys").n);
+    });
   }
 
   async getScaleStatus(options: { archiveBefore?: Date } = {}): Promise<ScaleStatus> {
@@ -442,16 +425,4 @@ export class MssqlCouponStore implements CouponStore {
     const rows = await this.#read("getScaleStatus", "dbo.sp_GetScaleStatus", [["ArchiveBefore", sql.DateTime2, before]]);
     return scaleStatusFromRow(one(rows, "sp_GetScaleStatus"), before);
   }
-}
-
-function one(rows: Row[], what: string): Row {
-  const r = rows[0];
-  if (!r) throw new Error(`${what} returned no row`);
-  return r;
-}
-
-function jsonOf(row: Row | undefined): Record<string, unknown> {
-  const v = row?.result;
-  if (typeof v !== "string") throw new Error("the procedure returned no result document");
-  return JSON.parse(v) as Record<string, unknown>;
 }
