@@ -104,11 +104,9 @@ export function notFound(what: string, code = "NOT_FOUND"): HttpProblem {
 
 function fromStoreError(err: StoreError): HttpProblem {
   const status = STORE_STATUS[err.code] ?? 500;
-  // A StoreError raised by our own validation or our procedures (SQLSTATE CPxxx) carries a sentence
-  // written for callers; one mapped from a driver error may quote driver or SQL text: hide that.
-  const cause = err.cause as { code?: unknown } | undefined;
-  const own = cause === undefined || (typeof cause.code === "string" && cause.code.startsWith("CP"));
-  const detail = status < 500 && own ? err.message : STORE_GENERIC[err.code];
+  // The store says whether its message was written for callers (its own checks, the procedures' own
+  // refusals on every engine); one mapped from a driver error may quote driver or SQL text: hide that.
+  const detail = status < 500 && err.expose ? err.message : STORE_GENERIC[err.code];
   const headers: Record<string, string> = err.code === "UNAVAILABLE" ? { "Retry-After": "5" } : {};
   const title = status >= 500 ? "The service cannot answer now" : "The request cannot be carried out";
   return new HttpProblem(status, err.code, title, detail, {}, headers);

@@ -37,10 +37,15 @@ export type StoreErrorCode =
 
 export class StoreError extends Error {
   readonly code: StoreErrorCode;
-  constructor(code: StoreErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  /** Whether `message` was written for callers and may be shown to them as it is. True for the
+   *  store's own input checks and for the procedures' own refusals (both dialects); false where the
+   *  message quotes a driver or SQL text (a mapped driver error), which a server shows generically. */
+  readonly expose: boolean;
+  constructor(code: StoreErrorCode, message: string, options?: { cause?: unknown; expose?: boolean }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = "StoreError";
     this.code = code;
+    this.expose = options?.expose ?? options?.cause === undefined;
   }
 }
 

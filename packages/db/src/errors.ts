@@ -51,7 +51,7 @@ export function mapPgError(err: unknown): unknown {
   const e = (err ?? {}) as DriverError;
   const code = typeof e.code === "string" ? e.code : undefined;
   const message = typeof e.message === "string" ? e.message : String(err);
-  if (code && OWN_STATES[code]) return new StoreError(OWN_STATES[code], message, { cause: err });
+  if (code && OWN_STATES[code]) return new StoreError(OWN_STATES[code], message, { cause: err, expose: true });
   if (code && INPUT_STATES[code]) {
     const where = typeof e.constraint === "string" ? ` (${e.constraint})` : "";
     return new StoreError("INVALID_INPUT", `${INPUT_STATES[code]}${where}: ${message}`, { cause: err });

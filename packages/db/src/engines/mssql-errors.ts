@@ -97,7 +97,7 @@ export function mapMssqlError(err: unknown): unknown {
   const first = numbers[0];
   for (const n of numbers) {
     const own = OWN_NUMBERS[n];
-    if (own) return new StoreError(own, message, { cause: err });
+    if (own) return new StoreError(own, message, { cause: err, expose: true });
   }
   if (first !== undefined && INPUT_NUMBERS[first]) {
     return new StoreError("INVALID_INPUT", `${INPUT_NUMBERS[first]}: ${message}`, { cause: err });

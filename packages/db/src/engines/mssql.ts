@@ -94,7 +94,7 @@ async function connect(settings: MssqlSettings): Promise<sql.ConnectionPool> {
   } catch (err) {
     await pool.close().catch(() => {});
     const mapped = mapMssqlError(err);
-    if (mapped instanceof StoreError) throw new StoreError(mapped.code, `${settings.describe}: ${mapped.message}`, { cause: err });
+    if (mapped instanceof StoreError) throw new StoreError(mapped.code, `${settings.describe}: ${mapped.message}`, { cause: err, expose: mapped.expose });
     throw mapped;
   }
   return pool;
