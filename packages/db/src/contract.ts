@@ -153,7 +153,8 @@ export type ValidateResult =
     }
   | { ok: false; reason: RefusalCode; couponCode: string; campaignId: string | null };
 
-export type GenerationStatus = "Requested" | "Generating" | "Generated" | "Failed";
+export const GENERATION_STATUSES = ["Requested", "Generating", "Generated", "Failed"] as const;
+export type GenerationStatus = (typeof GENERATION_STATUSES)[number];
 
 export type GenerationRequestInput = {
   requestId?: string; // generated (UUID) when absent
@@ -372,5 +373,7 @@ export type ExportRow = {
 
 /** Upper-case, trimmed: the one normalisation of coupon codes, applied at every edge. */
 export function normalizeCode(code: string): string {
-  return code.trim().toUpperCase();
+  // ASCII letters only: codes are A-Z, digits, '-' and '_', and full Unicode upper-casing would turn
+  // a look-alike such as 'ſ' into 'S'.
+  return code.trim().replace(/[a-z]+/g, (s) => s.toUpperCase());
 }

@@ -17,7 +17,18 @@ export {
 export { DEFAULT_ARCHIVE_BATCH, MAX_ARCHIVE_BATCH } from "./archive.ts";
 export type { MigrationReport, Migration } from "./migrate.ts";
 export { loadSecretsIntoEnv, resolveSecretEnv, type SecretsOptions, type ResolvedSecret } from "./secrets.ts";
-export { hasAtMostTwoDecimals, MAX_CODE_LENGTH, MAX_PREFIX_LENGTH, MIN_RANDOM_LENGTH, PREFIX_PATTERN } from "./validate.ts";
+export { hasAtMostTwoDecimals } from "./validate.ts";
+export {
+  DEFAULT_CODE_LENGTH,
+  MAX_CODE_LENGTH,
+  MAX_INT,
+  MAX_PREFIX_LENGTH,
+  MIN_RANDOM_LENGTH,
+  PREFIX_PATTERN,
+  TEXT_LIMITS,
+  FORBIDDEN_CHARACTERS,
+} from "./limits.ts";
+export { defineStore, type EngineOps } from "./store.ts";
 
 export type OpenOptions = {
   /** Apply pending migrations first (default: true for embedded, false for servers, which use `migrate`). */

@@ -7,9 +7,10 @@
 //   <name> may be `name/version` to pin a version.
 //   COUPONS_KEYVAULT_CLIENT_ID            client id of the user-assigned identity that reads the vault
 //                                         (default: COUPONS_MSSQL_CLIENT_ID, then the credential chain's own)
+// The Azure SDKs are imported when a secret is first read, not when @coupons/db is: most processes
+// never name a Key Vault, and loading both SDKs costs every importer start-up time and memory.
 import type { TokenCredential } from "@azure/identity";
-import { DefaultAzureCredential } from "@azure/identity";
-import { SecretClient, type SecretClientOptions } from "@azure/keyvault-secrets";
+import type { SecretClientOptions } from "@azure/keyvault-secrets";
 import { redact } from "./config.ts";
 import { StoreError } from "./contract.ts";
 
@@ -87,10 +88,20 @@ export function secretReferences(env: Env, names?: readonly string[]): Wanted[] 
 
 function keyVaultReader(vaultUrl: string, env: Env, opts: SecretsOptions): SecretReader {
   const clientId = env.COUPONS_KEYVAULT_CLIENT_ID?.trim() || env.COUPONS_MSSQL_CLIENT_ID?.trim() || undefined;
-  // Constructing the credential contacts nothing; the first getSecret asks it for a token.
-  const credential = opts.credential ?? new DefaultAzureCredential(clientId ? { managedIdentityClientId: clientId } : {});
-  const client = new SecretClient(vaultUrl, credential, opts.clientOptions);
-  return async (name, version) => (await client.getSecret(name, version ? { version } : {})).value;
+  let client: Promise<import("@azure/keyvault-secrets").SecretClient> | undefined;
+  const open = async () => {
+    const [{ DefaultAzureCredential }, { SecretClient }] = await Promise.all([
+      import("@azure/identity"),
+      import("@azure/keyvault-secrets"),
+    ]);
+    // Constructing the credential contacts nothing; the first getSecret asks it for a token.
+    const credential = opts.credential ?? new DefaultAzureCredential(clientId ? { managedIdentityClientId: clientId } : {});
+    return new SecretClient(vaultUrl, credential, opts.clientOptions);
+  };
+  return async (name, version) => {
+    client ??= open();
+    return (await (await client).getSecret(name, version ? { version } : {})).value;
+  };
 }
 
 function explain(err: unknown, w: Wanted, vaultUrl: string, values: readonly string[]): never {

@@ -1,36 +1,27 @@
-// The CouponStore over the PostgreSQL functions of database/postgres, shared by the postgres (pg
-// pool) and embedded (PGlite) engines: they differ only in how a query runs, how a generation claim
-// is held, and how they close.
-import {
-  type ActiveCampaign,
-  type ArchiveOptions,
-  type ArchiveResult,
-  type BulkInsertResult,
-  type Campaign,
-  type CampaignInput,
-  type CouponDetails,
-  type CouponStore,
-  type EngineName,
-  type ExportRow,
-  type FraudReportInput,
-  type FraudReportRow,
-  type GenerationClaim,
-  type GenerationRequest,
-  type GenerationRequestInput,
-  type GenerationStatus,
-  type RedeemInput,
-  type RedeemResult,
-  type RedemptionAttempt,
-  type ReadRoute,
-  type RedemptionStats,
-  type RouteEvent,
-  type ScaleStatus,
-  type ValidateResult,
-  StoreError,
-  lastClosedQuarterEnd,
-  normalizeCode,
+// The engine over the PostgreSQL functions of database/postgres, shared by the postgres (pg pool) and
+// embedded (PGlite) engines: they differ only in how a query runs, how a generation claim is held,
+// and how they close. Inputs arrive checked and normalised (store.ts); this file only makes calls.
+import type {
+  ActiveCampaign,
+  BulkInsertResult,
+  Campaign,
+  CouponDetails,
+  EngineName,
+  ExportRow,
+  FraudReportInput,
+  FraudReportRow,
+  GenerationClaim,
+  GenerationRequest,
+  GenerationStatus,
+  RedeemResult,
+  RedemptionAttempt,
+  ReadRoute,
+  RedemptionStats,
+  RouteEvent,
+  ScaleStatus,
+  ValidateResult,
 } from "./contract.ts";
-import { runArchive } from "./archive.ts";
+import type { ArchiveOps } from "./archive.ts";
 import { mapPgError } from "./errors.ts";
 import {
   type Row,
@@ -43,17 +34,15 @@ import {
   scaleStatusFromRow,
   statsFromRow,
 } from "./rows.ts";
-import {
-  checkBefore,
-  checkCampaignInput,
-  checkCode,
-  checkFraudReportInput,
-  checkGenerationRequestInput,
-  checkId,
-  checkLimit,
-  checkOptionalText,
-  checkStatus,
-} from "./validate.ts";
+import type {
+  CheckedAttemptFilter,
+  CheckedCampaign,
+  CheckedExportFilter,
+  CheckedGenerationRequest,
+  CheckedRequestFilter,
+  EngineOps,
+} from "./store.ts";
+import type { CheckedRedeem } from "./validate.ts";
 import { exportPages, purgeInBatches } from "./paging.ts";
 import { documentOf, one, redeemResultFromJson, validateResultFromJson } from "./results.ts";
 
@@ -71,7 +60,7 @@ export type SqlEngineParts = {
   close(): Promise<void>;
 };
 
-export class SqlCouponStore implements CouponStore {
+export class SqlEngine implements EngineOps {
   readonly engine: EngineName;
   readonly readRoute: ReadRoute;
   readonly #parts: SqlEngineParts;
@@ -100,8 +89,7 @@ export class SqlCouponStore implements CouponStore {
     }
   }
 
-  async createCampaign(input: CampaignInput): Promise<Campaign> {
-    const c = checkCampaignInput(input);
+  async createCampaign(c: CheckedCampaign): Promise<Campaign> {
     await this.#q("SELECT 1 FROM sp_CreateCampaign($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)", [
       c.campaignId,
       c.name,
@@ -115,13 +103,11 @@ export class SqlCouponStore implements CouponStore {
       c.isActive,
       c.createdBy,
     ]);
-    const created = await this.getCampaign(c.campaignId);
-    if (!created) throw new StoreError("NOT_FOUND", `campaign ${c.campaignId} vanished after it was created`);
-    return created;
+    return campaignFromRow(one(await this.#q("SELECT * FROM sp_GetCampaign($1)", [c.campaignId]), "sp_GetCampaign"));
   }
 
   async getCampaign(campaignId: string): Promise<Campaign | null> {
-    const rows = await this.#q("SELECT * FROM sp_GetCampaign($1)", [checkId("campaignId", campaignId)]);
+    const rows = await this.#q("SELECT * FROM sp_GetCampaign($1)", [campaignId]);
     return rows[0] ? campaignFromRow(rows[0]) : null;
   }
 
@@ -130,27 +116,20 @@ export class SqlCouponStore implements CouponStore {
   }
 
   async getRedemptionStats(campaignId: string): Promise<RedemptionStats | null> {
-    const rows = await this.#read("getRedemptionStats", "SELECT * FROM sp_GetRedemptionStats($1)", [checkId("campaignId", campaignId)]);
+    const rows = await this.#read("getRedemptionStats", "SELECT * FROM sp_GetRedemptionStats($1)", [campaignId]);
     return rows[0] ? statsFromRow(rows[0]) : null;
   }
 
   async getCouponDetails(code: string): Promise<CouponDetails | null> {
-    const rows = await this.#q("SELECT * FROM sp_GetCouponDetails($1)", [normalizeCode(checkCode(code))]);
+    const rows = await this.#q("SELECT * FROM sp_GetCouponDetails($1)", [code]);
     const r = rows[0];
     if (!r) return null;
     const campaignJson = (r.campaignjson ?? r.CampaignJson) as Row;
     return couponDetailsFromRow(r, campaignFromRow(campaignJson));
   }
 
-  async redeemCoupon(input: RedeemInput): Promise<RedeemResult> {
-    const params = [
-      normalizeCode(checkCode(input.code)),
-      checkId("userId", input.userId),
-      checkOptionalText("ipAddress", input.ipAddress, 45),
-      checkOptionalText("userAgent", input.userAgent, 4000),
-      input.idempotencyKey == null ? null : checkId("idempotencyKey", input.idempotencyKey, 200),
-      checkOptionalText("requestHash", input.requestHash, 128),
-    ];
+  async redeemCoupon(r: CheckedRedeem): Promise<RedeemResult> {
+    const params = [r.code, r.userId, r.ipAddress, r.userAgent, r.idempotencyKey, r.requestHash];
     // CP503: the coupon's counter slot is spent; the call rolled back and is made again on the slow
     // path that rebalances the campaign's budget (see fn_TakeCampaignUnit). 40P01/40001: the
     // database chose this transaction as a deadlock or serialization victim and rolled it back
@@ -172,40 +151,25 @@ export class SqlCouponStore implements CouponStore {
     }
   }
 
-  async validateCoupon(input: { code: string; userId: string }): Promise<ValidateResult> {
-    const code = normalizeCode(checkCode(input.code));
-    const userId = checkId("userId", input.userId);
+  async validateCoupon(code: string, userId: string): Promise<ValidateResult> {
     const rows = await this.#q("SELECT sp_ValidateCoupon($1,$2) AS result", [code, userId]);
     return validateResultFromJson(documentOf(rows[0]));
   }
 
-  async assignCoupon(code: string, userId: string): Promise<CouponDetails> {
-    return this.#assign(code, checkId("userId", userId));
+  async assignCoupon(code: string, userId: string | null): Promise<void> {
+    await this.#q("SELECT sp_AssignCoupon($1,$2)", [code, userId]);
   }
 
-  async unassignCoupon(code: string): Promise<CouponDetails> {
-    return this.#assign(code, null);
-  }
-
-  async #assign(code: string, userId: string | null): Promise<CouponDetails> {
-    const normalized = normalizeCode(checkCode(code));
-    await this.#q("SELECT sp_AssignCoupon($1,$2)", [normalized, userId]);
-    const details = await this.getCouponDetails(normalized);
-    if (!details) throw new StoreError("NOT_FOUND", `coupon ${normalized} does not exist`);
-    return details;
-  }
-
-  async listRedemptionAttempts(filter: { couponCode?: string; userId?: string; limit?: number }): Promise<RedemptionAttempt[]> {
+  async listRedemptionAttempts(f: CheckedAttemptFilter): Promise<RedemptionAttempt[]> {
     const rows = await this.#read("listRedemptionAttempts", "SELECT * FROM sp_ListRedemptionAttempts($1,$2,$3)", [
-      filter.couponCode === undefined ? null : normalizeCode(checkCode(filter.couponCode)),
-      filter.userId === undefined ? null : checkId("userId", filter.userId),
-      checkLimit(filter.limit),
+      f.couponCode,
+      f.userId,
+      f.limit,
     ]);
     return rows.map(attemptFromRow);
   }
 
-  async createGenerationRequest(input: GenerationRequestInput): Promise<GenerationRequest> {
-    const r = checkGenerationRequestInput(input);
+  async createGenerationRequest(r: CheckedGenerationRequest): Promise<GenerationRequest> {
     const rows = await this.#q("SELECT * FROM sp_CreateGenerationRequest($1,$2,$3,$4,$5,$6,$7)", [
       r.requestId,
       r.campaignId,
@@ -219,24 +183,16 @@ export class SqlCouponStore implements CouponStore {
   }
 
   async getGenerationRequest(requestId: string): Promise<GenerationRequest | null> {
-    const rows = await this.#q("SELECT * FROM sp_GetGenerationRequest($1)", [checkId("requestId", requestId)]);
+    const rows = await this.#q("SELECT * FROM sp_GetGenerationRequest($1)", [requestId]);
     return rows[0] ? requestFromRow(rows[0]) : null;
   }
 
-  async listGenerationRequests(
-    filter: { campaignId?: string; status?: GenerationStatus; limit?: number } = {},
-  ): Promise<GenerationRequest[]> {
-    const rows = await this.#q("SELECT * FROM sp_ListGenerationRequests($1,$2,$3)", [
-      filter.campaignId === undefined ? null : checkId("campaignId", filter.campaignId),
-      filter.status === undefined ? null : checkStatus(filter.status),
-      checkLimit(filter.limit),
-    ]);
+  async listGenerationRequests(f: CheckedRequestFilter): Promise<GenerationRequest[]> {
+    const rows = await this.#q("SELECT * FROM sp_ListGenerationRequests($1,$2,$3)", [f.campaignId, f.status, f.limit]);
     return rows.map(requestFromRow);
   }
 
   async claimGenerationRequest(requestId: string, workerId: string): Promise<GenerationClaim> {
-    checkId("requestId", requestId);
-    checkId("workerId", workerId);
     try {
       return await this.#parts.claim(requestId, workerId);
     } catch (err) {
@@ -244,18 +200,12 @@ export class SqlCouponStore implements CouponStore {
     }
   }
 
-  async updateGenerationRequest(requestId: string, status: GenerationStatus, failureReason?: string | null): Promise<GenerationRequest> {
-    const rows = await this.#q("SELECT * FROM sp_UpdateGenerationRequest($1,$2,$3)", [
-      checkId("requestId", requestId),
-      checkStatus(status),
-      failureReason ?? null,
-    ]);
+  async updateGenerationRequest(requestId: string, status: GenerationStatus, failureReason: string | null): Promise<GenerationRequest> {
+    const rows = await this.#q("SELECT * FROM sp_UpdateGenerationRequest($1,$2,$3)", [requestId, status, failureReason]);
     return requestFromRow(one(rows, "sp_UpdateGenerationRequest"));
   }
 
   async bulkInsertCoupons(requestId: string, codes: readonly string[]): Promise<BulkInsertResult> {
-    checkId("requestId", requestId);
-    if (!Array.isArray(codes)) throw new StoreError("INVALID_INPUT", "codes must be an array of strings");
     const rows = await this.#q("SELECT * FROM sp_BulkInsertCoupons($1,$2::json)", [requestId, JSON.stringify(codes)]);
     const r = one(rows, "sp_BulkInsertCoupons");
     const existing = r.existing;
@@ -272,9 +222,7 @@ export class SqlCouponStore implements CouponStore {
     return Number(one(rows, "sp_CountCouponsWithPrefix").n);
   }
 
-  async *streamCoupons(filter: { campaignId?: string; requestId?: string }): AsyncIterable<ExportRow> {
-    const campaignId = filter.campaignId === undefined ? null : checkId("campaignId", filter.campaignId);
-    const requestId = filter.requestId === undefined ? null : checkId("requestId", filter.requestId);
+  async *streamCoupons({ campaignId, requestId }: CheckedExportFilter): AsyncIterable<ExportRow> {
     yield* exportPages((after, limit) =>
       this.#read("streamCoupons", "SELECT * FROM sp_ExportCoupons($1,$2,$3,$4)", [campaignId, requestId, after, limit]),
     );
@@ -286,36 +234,27 @@ export class SqlCouponStore implements CouponStore {
 
   // operations
 
-  archiveRedemptionHistory(options: ArchiveOptions = {}): Promise<ArchiveResult> {
-    return runArchive(
-      {
-        list: async (before, limit) =>
-          (await this.#q("SELECT * FROM sp_ListArchivableHistory($1,$2)", [before, limit])).map(attemptFromRow),
-        move: async (before, batchSize) =>
-          Number(one(await this.#q("SELECT * FROM sp_ArchiveRedemptionHistory($1,$2)", [before, batchSize]), "archive").moved),
-        moveIds: async (ids) =>
-          Number(one(await this.#q("SELECT * FROM sp_ArchiveRedemptionHistory(NULL,$1,$2::bigint[])", [ids.length, ids]), "archive").moved),
-      },
-      options,
-    );
-  }
+  readonly archive: ArchiveOps = {
+    list: async (before, limit) => (await this.#q("SELECT * FROM sp_ListArchivableHistory($1,$2)", [before, limit])).map(attemptFromRow),
+    move: async (before, batchSize) =>
+      Number(one(await this.#q("SELECT * FROM sp_ArchiveRedemptionHistory($1,$2)", [before, batchSize]), "archive").moved),
+    moveIds: async (ids) =>
+      Number(one(await this.#q("SELECT * FROM sp_ArchiveRedemptionHistory(NULL,$1,$2::bigint[])", [ids.length, ids]), "archive").moved),
+  };
 
-  async fraudReport(input: FraudReportInput): Promise<FraudReportRow[]> {
-    const f = checkFraudReportInput(input);
+  async fraudReport(f: Required<FraudReportInput>): Promise<FraudReportRow[]> {
     const rows = await this.#read("fraudReport", "SELECT * FROM sp_FraudReport($1,$2,$3,$4)", [f.since, f.until, f.by, f.top]);
     return rows.map(fraudRowFromRow);
   }
 
-  async getScaleStatus(options: { archiveBefore?: Date } = {}): Promise<ScaleStatus> {
-    const before = options.archiveBefore ?? lastClosedQuarterEnd();
+  async getScaleStatus(before: Date): Promise<ScaleStatus> {
     const rows = await this.#read("getScaleStatus", "SELECT * FROM sp_GetScaleStatus($1)", [before]);
     return scaleStatusFromRow(one(rows, "sp_GetScaleStatus"), before);
   }
 
   async purgeIdempotencyKeys(before: Date): Promise<number> {
-    const b = checkBefore(before);
     return purgeInBatches(async (size) => {
-      const rows = await this.#q("SELECT sp_PurgeIdempotencyKeys($1, $2) AS n", [b, size]);
+      const rows = await this.#q("SELECT sp_PurgeIdempotencyKeys($1, $2) AS n", [before, size]);
       return Number(one(rows, "sp_PurgeIdempotencyKeys").n);
     });
   }

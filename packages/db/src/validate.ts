@@ -1,21 +1,36 @@
-// Argument checks every engine runs before it talks to the database, so a bad value is refused with
-// a message that names it ("X must be Y") instead of a driver error, and nothing is written.
+// The checks store.ts runs on every input before an engine sees it, against the one table of limits
+// (limits.ts): a bad value is refused with a message that names it ("X must be Y") instead of a
+// driver error, and nothing is written. Engines receive only values these functions returned.
 import {
   type CampaignInput,
   FRAUD_DIMENSIONS,
   type FraudReportInput,
   type GenerationRequestInput,
   type GenerationStatus,
+  GENERATION_STATUSES,
+  type RedeemInput,
   StoreError,
+  normalizeCode,
 } from "./contract.ts";
-
-export const MAX_CODE_LENGTH = 50;
-export const MAX_PREFIX_LENGTH = 20;
-export const MIN_RANDOM_LENGTH = 4;
-/** Prefix characters: upper-case letters, digits, dash and underscore. */
-export const PREFIX_PATTERN = /^[A-Z0-9_-]*$/;
-/** Identifiers (campaign ids, request ids, user ids): printable, no control characters. */
-const ID_PATTERN = /^[^\p{Cc}\p{Cs}]+$/u;
+import {
+  DEFAULT_CODE_LENGTH,
+  DEFAULT_PAGE,
+  FORBIDDEN_CHARACTERS,
+  MAX_BULK_CODES,
+  MAX_CODE_LENGTH,
+  MAX_CODE_LOOKUP,
+  MAX_DISCOUNT_AMOUNT_EXCLUSIVE,
+  MAX_DISCOUNT_PERCENTAGE,
+  MAX_INT,
+  MAX_PAGE,
+  MAX_PREFIX_LENGTH,
+  MAX_YEAR,
+  MIN_RANDOM_LENGTH,
+  MIN_YEAR,
+  PREFIX_PATTERN,
+  TEXT_LIMITS,
+  type TextField,
+} from "./limits.ts";
 
 /** Money and percentages have two decimals; 19.99 * 100 is 1998.9999999999998 in binary floating
  *  point, so compare with a tolerance far below a cent and far above the rounding error. */
@@ -27,27 +42,71 @@ function fail(message: string): never {
   throw new StoreError("INVALID_INPUT", message);
 }
 
-export function checkId(name: string, value: unknown, max = 100): string {
-  if (typeof value !== "string" || value.trim().length === 0) fail(`${name} must be a non-empty string`);
-  if (value.length > max) fail(`${name} must be at most ${max} characters (got ${value.length})`);
-  if (!ID_PATTERN.test(value)) fail(`${name} must not contain control characters`);
-  return value;
+function length(name: string, field: TextField, value: string): string {
+  const { max, over } = TEXT_LIMITS[field];
+  if (value.length <= max) return value;
+  if (over === "truncate") return value.slice(0, max);
+  return fail(`${name} must be at most ${max} characters (got ${value.length})`);
 }
 
-export function checkOptionalText(name: string, value: unknown, max: number): string | null {
-  if (value === undefined || value === null) return null;
+/** An identifier (campaign, user, request, worker, idempotency key, who made it): a non-empty string
+ *  without control, zero-width or bidi characters, and without leading or trailing whitespace (SQL
+ *  Server's `=` ignores trailing spaces, so 'x' and 'x ' would be one id there and two elsewhere). */
+export function checkId(field: TextField, value: unknown, name: string = field): string {
+  if (typeof value !== "string" || value.length === 0) fail(`${name} must be a non-empty string`);
+  if (value.trim().length === 0) fail(`${name} must be a non-empty string, not blank`);
+  if (value.trim() !== value) fail(`${name} must not start or end with whitespace`);
+  if (FORBIDDEN_CHARACTERS.test(value)) fail(`${name} must not contain control, zero-width or bidi characters`);
+  return length(name, field, value);
+}
+
+export function checkOptionalId(field: TextField, value: unknown, name: string = field): string | null {
+  return value === undefined || value === null ? null : checkId(field, value, name);
+}
+
+/** Free text (a name, a description, a user agent): no control characters; zero-width joiners and
+ *  the like are allowed (emoji, scripts that need them). */
+export function checkText(field: TextField, value: unknown, name: string = field): string {
   if (typeof value !== "string") fail(`${name} must be a string`);
-  if (value.length > max) fail(`${name} must be at most ${max} characters (got ${value.length})`);
-  return value;
+  if (/[\p{Cc}\p{Cs}]/u.test(value.replace(/[\t\n\r]/g, ""))) fail(`${name} must not contain control characters`);
+  return length(name, field, value);
 }
 
-function checkDate(name: string, value: unknown): Date {
+export function checkOptionalText(field: TextField, value: unknown, name: string = field): string | null {
+  return value === undefined || value === null ? null : checkText(field, value, name);
+}
+
+/** A coupon code as a caller typed it: trimmed, ASCII letters upper-cased (codes are made of A-Z,
+ *  digits, '-' and '_'; nothing else is case-folded, so 'ſ' never becomes 'S'). A code to look up may
+ *  be longer than any stored code (up to MAX_CODE_LOOKUP): it is then not found, and a redemption
+ *  attempt logs its first 50 characters; a code to store must fit its column. */
+export function checkCode(value: unknown, name = "code", use: "lookup" | "store" = "lookup"): string {
+  if (typeof value !== "string" || value.trim().length === 0) fail(`${name} must be a non-empty string`);
+  const code = normalizeCode(value);
+  if (!/^[\x21-\x7e]+$/.test(code)) fail(`${name} must contain only printable ASCII characters (codes are A-Z, 0-9, '-' and '_')`);
+  if (use === "store") return length(name, "couponCode", code);
+  if (code.length > MAX_CODE_LOOKUP) fail(`${name} must be at most ${MAX_CODE_LOOKUP} characters (got ${code.length})`);
+  return code;
+}
+
+/** The start of codes to count (feasibility checks): any printable ASCII, LIKE wildcards included
+ *  (they are matched literally), at most a whole code long; empty counts every code. */
+export function checkCodePrefix(value: unknown, name = "prefix"): string {
+  if (typeof value !== "string") fail(`${name} must be a string`);
+  const prefix = normalizeCode(value);
+  if (value.trim() !== value) fail(`${name} must not start or end with whitespace`);
+  if (!/^[\x21-\x7e]*$/.test(prefix)) fail(`${name} must contain only printable ASCII characters`);
+  return length(name, "couponCode", prefix);
+}
+
+export function checkDate(name: string, value: unknown): Date {
   if (!(value instanceof Date) || Number.isNaN(value.getTime())) fail(`${name} must be a valid date`);
-  if (value.getUTCFullYear() < 1900 || value.getUTCFullYear() > 9999) fail(`${name} must be between the years 1900 and 9999`);
+  const year = value.getUTCFullYear();
+  if (year < MIN_YEAR || year > MAX_YEAR) fail(`${name} must be between the years ${MIN_YEAR} and ${MAX_YEAR}`);
   return value;
 }
 
-function checkPositiveInt(name: string, value: unknown, max = 2_147_483_647): number {
+function checkPositiveInt(name: string, value: unknown, max = MAX_INT): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value <= 0) fail(`${name} must be a positive integer`);
   if (value > max) fail(`${name} must be at most ${max}`);
   return value;
@@ -57,36 +116,38 @@ function checkOptionalPositiveInt(name: string, value: unknown): number | null {
   return value === undefined || value === null ? null : checkPositiveInt(name, value);
 }
 
-export function checkCode(value: unknown): string {
-  if (typeof value !== "string" || value.trim().length === 0) fail("code must be a non-empty string");
-  if (value.length > 200) fail(`code must be at most 200 characters (got ${value.length})`);
-  return value;
-}
-
 export function checkCampaignInput(input: CampaignInput): Required<CampaignInput> {
+  if (typeof input !== "object" || input === null) fail("the campaign must be an object");
   const campaignId = checkId("campaignId", input.campaignId);
-  const name = checkId("name", input.name, 200);
-  const description = checkOptionalText("description", input.description, 1000);
+  const name = checkText("campaignName", input.name, "name");
+  if (name.trim().length === 0) fail("name must not be blank");
   const startDate = checkDate("startDate", input.startDate);
   const endDate = checkDate("endDate", input.endDate);
   if (endDate.getTime() <= startDate.getTime()) fail("endDate must be after startDate");
   const pct = input.discountPercentage ?? null;
   const amount = input.discountAmount ?? null;
   if ((pct === null) === (amount === null)) fail("exactly one of discountPercentage and discountAmount must be given");
-  if (pct !== null && (typeof pct !== "number" || !Number.isFinite(pct) || pct <= 0 || pct > 100 || !hasAtMostTwoDecimals(pct))) {
-    fail("discountPercentage must be a number above 0 and at most 100, with at most 2 decimals");
+  if (
+    pct !== null &&
+    (typeof pct !== "number" || !Number.isFinite(pct) || pct <= 0 || pct > MAX_DISCOUNT_PERCENTAGE || !hasAtMostTwoDecimals(pct))
+  ) {
+    fail(`discountPercentage must be a number above 0 and at most ${MAX_DISCOUNT_PERCENTAGE}, with at most 2 decimals`);
   }
   if (
     amount !== null &&
-    (typeof amount !== "number" || !Number.isFinite(amount) || amount <= 0 || amount >= 1e8 || !hasAtMostTwoDecimals(amount))
+    (typeof amount !== "number" ||
+      !Number.isFinite(amount) ||
+      amount <= 0 ||
+      amount >= MAX_DISCOUNT_AMOUNT_EXCLUSIVE ||
+      !hasAtMostTwoDecimals(amount))
   ) {
-    fail("discountAmount must be a number above 0 and below 100000000, with at most 2 decimals");
+    fail(`discountAmount must be a number above 0 and below ${MAX_DISCOUNT_AMOUNT_EXCLUSIVE}, with at most 2 decimals`);
   }
   if (input.isActive !== undefined && typeof input.isActive !== "boolean") fail("isActive must be a boolean");
   return {
     campaignId,
     name,
-    description,
+    description: checkOptionalText("description", input.description),
     startDate,
     endDate,
     discountPercentage: pct,
@@ -94,63 +155,90 @@ export function checkCampaignInput(input: CampaignInput): Required<CampaignInput
     maxRedemptionsPerUser: checkOptionalPositiveInt("maxRedemptionsPerUser", input.maxRedemptionsPerUser),
     maxTotalRedemptions: checkOptionalPositiveInt("maxTotalRedemptions", input.maxTotalRedemptions),
     isActive: input.isActive ?? true,
-    createdBy: checkOptionalText("createdBy", input.createdBy, 100),
+    createdBy: checkOptionalId("createdBy", input.createdBy),
   };
 }
 
-export function checkGenerationRequestInput(input: GenerationRequestInput): Required<GenerationRequestInput> {
+/** A prefix as stored: upper-case letters, digits, '-' and '_', at most MAX_PREFIX_LENGTH. */
+export function checkPrefix(value: unknown, name = "prefix"): string {
+  if (typeof value !== "string") fail(`${name} must be a string`);
+  if (value.length > MAX_PREFIX_LENGTH) fail(`${name} must be at most ${MAX_PREFIX_LENGTH} characters (got ${value.length})`);
+  if (!PREFIX_PATTERN.test(value)) fail(`${name} must contain only upper-case letters A-Z, digits, '-' and '_'`);
+  return value;
+}
+
+export function checkGenerationRequestInput(input: GenerationRequestInput): Required<GenerationRequestInput> & { prefix: string } {
+  if (typeof input !== "object" || input === null) fail("the generation request must be an object");
   const requestId = input.requestId === undefined ? crypto.randomUUID() : checkId("requestId", input.requestId);
-  const campaignId = checkId("campaignId", input.campaignId);
-  const requestedAmount = checkPositiveInt("requestedAmount", input.requestedAmount);
-  const prefix = input.prefix ?? "";
-  if (typeof prefix !== "string") fail("prefix must be a string");
-  if (prefix.length > MAX_PREFIX_LENGTH) fail(`prefix must be at most ${MAX_PREFIX_LENGTH} characters (got ${prefix.length})`);
-  if (!PREFIX_PATTERN.test(prefix)) fail("prefix must contain only upper-case letters A-Z, digits, '-' and '_'");
-  const codeLength = input.codeLength ?? 12;
+  const prefix = checkPrefix(input.prefix ?? "");
+  const codeLength = input.codeLength ?? DEFAULT_CODE_LENGTH;
   if (!Number.isInteger(codeLength) || codeLength < MIN_RANDOM_LENGTH || prefix.length + codeLength > MAX_CODE_LENGTH) {
     fail(
       `codeLength must be an integer from ${MIN_RANDOM_LENGTH} to ${MAX_CODE_LENGTH - prefix.length} (prefix + code fit ${MAX_CODE_LENGTH} characters)`,
     );
   }
   const expirationDate = input.expirationDate ?? null;
-  if (expirationDate !== null) checkDate("expirationDate", expirationDate);
   return {
     requestId,
-    campaignId,
-    requestedAmount,
+    campaignId: checkId("campaignId", input.campaignId),
+    requestedAmount: checkPositiveInt("requestedAmount", input.requestedAmount),
     prefix,
     codeLength,
-    expirationDate,
-    requestedBy: checkOptionalText("requestedBy", input.requestedBy, 100),
+    expirationDate: expirationDate === null ? null : checkDate("expirationDate", expirationDate),
+    requestedBy: checkOptionalId("requestedBy", input.requestedBy),
   };
 }
 
-const STATUSES: readonly GenerationStatus[] = ["Requested", "Generating", "Generated", "Failed"];
+export type CheckedRedeem = {
+  code: string;
+  userId: string;
+  ipAddress: string | null;
+  userAgent: string | null;
+  idempotencyKey: string | null;
+  requestHash: string | null;
+};
+
+export function checkRedeemInput(input: RedeemInput): CheckedRedeem {
+  if (typeof input !== "object" || input === null) fail("the redemption must be an object");
+  const idempotencyKey = checkOptionalId("idempotencyKey", input.idempotencyKey);
+  const requestHash = checkOptionalId("requestHash", input.requestHash);
+  return {
+    code: checkCode(input.code),
+    userId: checkId("userId", input.userId),
+    ipAddress: checkOptionalId("ipAddress", input.ipAddress),
+    userAgent: checkOptionalText("userAgent", input.userAgent),
+    idempotencyKey,
+    requestHash: idempotencyKey === null ? null : (requestHash ?? ""),
+  };
+}
+
+export function checkCodes(codes: unknown): string[] {
+  if (!Array.isArray(codes)) fail("codes must be an array of strings");
+  if (codes.length > MAX_BULK_CODES) fail(`codes must hold at most ${MAX_BULK_CODES} codes in one call (got ${codes.length})`);
+  return codes.map((c, i) => checkCode(c, `codes[${i}]`, "store"));
+}
+
 export function checkStatus(status: unknown): GenerationStatus {
-  if (!STATUSES.includes(status as GenerationStatus)) fail(`status must be one of ${STATUSES.join(", ")}`);
+  if (!GENERATION_STATUSES.includes(status as GenerationStatus)) fail(`status must be one of ${GENERATION_STATUSES.join(", ")}`);
   return status as GenerationStatus;
 }
 
-export function checkBefore(before: unknown): Date {
-  if (!(before instanceof Date) || Number.isNaN(before.getTime())) fail("before must be a valid date");
-  return before;
-}
-
-export function checkLimit(limit: unknown, fallback = 100): number {
+export function checkLimit(limit: unknown, fallback = DEFAULT_PAGE): number {
   if (limit === undefined || limit === null) return fallback;
-  if (typeof limit !== "number" || !Number.isInteger(limit) || limit < 1 || limit > 1000) fail("limit must be an integer from 1 to 1000");
+  if (typeof limit !== "number" || !Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
+    fail(`limit must be an integer from 1 to ${MAX_PAGE}`);
+  }
   return limit;
 }
 
 /** Fraud report input, normalised: a valid window, a known dimension, top 1..1000 (default 20). */
 export function checkFraudReportInput(input: FraudReportInput): Required<FraudReportInput> {
-  const { since, until, by } = input ?? ({} as FraudReportInput);
-  if (!(since instanceof Date) || Number.isNaN(since.getTime())) throw new StoreError("INVALID_INPUT", "since must be a valid Date");
-  if (!(until instanceof Date) || Number.isNaN(until.getTime())) throw new StoreError("INVALID_INPUT", "until must be a valid Date");
-  if (until <= since) throw new StoreError("INVALID_INPUT", "until must be after since");
-  if (!FRAUD_DIMENSIONS.includes(by)) throw new StoreError("INVALID_INPUT", `by must be one of ${FRAUD_DIMENSIONS.join(", ")} (got ${by})`);
+  if (typeof input !== "object" || input === null) fail("the fraud report input must be an object");
+  const since = checkDate("since", input.since);
+  const until = checkDate("until", input.until);
+  if (until <= since) fail("until must be after since");
+  if (!FRAUD_DIMENSIONS.includes(input.by)) fail(`by must be one of ${FRAUD_DIMENSIONS.join(", ")} (got ${String(input.by)})`);
   const top = input.top ?? 20;
-  if (!Number.isInteger(top) || top < 1 || top > 1000)
-    throw new StoreError("INVALID_INPUT", `top must be an integer from 1 to 1000 (got ${top})`);
-  return { since, until, by, top };
+  if (!Number.isInteger(top) || top < 1 || top > MAX_PAGE) fail(`top must be an integer from 1 to ${MAX_PAGE} (got ${top})`);
+  return { since, until, by: input.by, top };
 }

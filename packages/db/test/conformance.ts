@@ -138,6 +138,9 @@ export function conformanceSuite(engine: EngineUnderTest): void {
         ["a fractional total limit", { maxTotalRedemptions: 1.5 }, /maxTotalRedemptions must be a positive integer/],
         ["an empty id", { campaignId: "  " }, /campaignId must be a non-empty string/],
         ["a too long name", { name: "n".repeat(201) }, /name must be at most 200 characters/],
+        ["an id with a trailing space", { campaignId: "spring " }, /campaignId must not start or end with whitespace/],
+        ["an id with a zero-width space", { campaignId: "spr\u200bing" }, /campaignId must not contain control, zero-width or bidi/],
+        ["an id with a bidi override", { campaignId: "spr\u202eing" }, /campaignId must not contain control, zero-width or bidi/],
         ["an invalid date", { startDate: new Date("nope") }, /startDate must be a valid date/],
       ];
       for (const [what, patch, message] of bad) {
@@ -214,6 +217,29 @@ export function conformanceSuite(engine: EngineUnderTest): void {
         expect(again.request.workerId).to.equal("worker-b");
         await again.release();
       });
+
+      for (const claimants of [2, 3]) {
+        it(`gives ${claimants} simultaneous claims of one request exactly one winner, and REQUEST_BUSY to the others`, async () => {
+          const campaignId = await makeCampaign(store);
+          const r = await store.createGenerationRequest({ campaignId, requestedAmount: 3 });
+          const outcomes = await Promise.allSettled(
+            Array.from({ length: claimants }, (_, i) => store.claimGenerationRequest(r.requestId, `racer-${i}`)),
+          );
+          const won = outcomes.flatMap((o) => (o.status === "fulfilled" ? [o.value] : []));
+          try {
+            expect(won, "winners").to.have.length(1);
+            const lost = outcomes.flatMap((o) => (o.status === "rejected" ? [o.reason as unknown] : []));
+            expect(lost).to.have.length(claimants - 1);
+            for (const e of lost) {
+              expect(e, String(e)).to.be.instanceOf(StoreError);
+              expect((e as StoreError).code, String(e)).to.equal("REQUEST_BUSY");
+            }
+            expect((await store.getGenerationRequest(r.requestId))?.workerId).to.equal(won[0]?.request.workerId);
+          } finally {
+            await Promise.all(won.map((c) => c.release()));
+          }
+        });
+      }
 
       it("inserts new codes, reports collisions, counts only what it inserted", async () => {
         const campaignId = await makeCampaign(store);
@@ -440,7 +466,34 @@ export function conformanceSuite(engine: EngineUnderTest): void {
         await expectStoreError(store.redeemCoupon({ code: "", userId: "u" }), "INVALID_INPUT", /code/);
         await expectStoreError(store.redeemCoupon({ code: "X", userId: "" }), "INVALID_INPUT", /userId/);
         await expectStoreError(store.redeemCoupon({ code: "X", userId: "u".repeat(101) }), "INVALID_INPUT", /userId/);
+        await expectStoreError(store.redeemCoupon({ code: "X", userId: "u\u200d1" }), "INVALID_INPUT", /userId must not contain/);
+        await expectStoreError(
+          store.redeemCoupon({ code: "X\u200b", userId: "u" }),
+          "INVALID_INPUT",
+          /code must contain only printable ASCII/,
+        );
         expect(await store.listRedemptionAttempts({ couponCode: "X" })).to.deep.equal([]);
+      });
+
+      it("upper-cases only ASCII letters of a code, so a look-alike such as 'ſ' is refused, not folded to 'S'", async () => {
+        const campaignId = await makeCampaign(store);
+        const [code] = codes(1) as [string];
+        await makeCoupons(store, campaignId, [code]);
+        expect((await store.getCouponDetails(code.toLowerCase()))?.couponCode).to.equal(code);
+        const lookAlike = `${code.slice(0, -1)}ſ`;
+        await expectStoreError(store.redeemCoupon({ code: lookAlike, userId: "u" }), "INVALID_INPUT", /printable ASCII/);
+        expect((await store.getCouponDetails(code))?.isRedeemed).to.equal(false);
+      });
+
+      it("stores a user agent over its column cut to 500 characters, and the redemption succeeds", async () => {
+        const campaignId = await makeCampaign(store);
+        const [code] = codes(1) as [string];
+        await makeCoupons(store, campaignId, [code]);
+        const userId = uid("ua");
+        const res = await store.redeemCoupon({ code, userId, userAgent: "A".repeat(5000) });
+        expect(res.ok).to.equal(true);
+        const [attempt] = await store.listRedemptionAttempts({ userId, limit: 1 });
+        expect(attempt?.userAgent).to.equal("A".repeat(500));
       });
 
       it("logs an over-long unknown code cut to the column size", async () => {

@@ -4,12 +4,13 @@
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
-import { type GenerationClaim, type RouteEvent, StoreError } from "../contract.ts";
+import { type CouponStore, type GenerationClaim, type RouteEvent, StoreError } from "../contract.ts";
 import { mapPgError } from "../errors.ts";
-import { MIGRATIONS_TABLE_PG, type MigrationReport, databaseDir, planMigrations, readMigrations } from "../migrate.ts";
+import { type MigrationReport, databaseDir, pgMigrationTarget, runMigrations } from "../migrate.ts";
 import { type Row, requestFromRow } from "../rows.ts";
 import { acquirePidLock } from "../pid-lock.ts";
-import { SqlCouponStore } from "../sql-store.ts";
+import { SqlEngine } from "../sql-store.ts";
+import { defineStore } from "../store.ts";
 
 export type EmbeddedOptions = {
   /** A folder, or "memory" for a throw-away database. */
@@ -20,7 +21,7 @@ export type EmbeddedOptions = {
   onRoute?: (e: RouteEvent) => void;
 };
 
-export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<SqlCouponStore & { migrate(): Promise<MigrationReport> }> {
+export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<CouponStore & { migrate(): Promise<MigrationReport> }> {
   const memory = opts.dataDir === "memory";
   const dir = memory ? null : resolve(opts.dataDir);
   const unlock = dir ? lockDataDir(dir) : () => {};
@@ -42,13 +43,20 @@ export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<SqlCoupo
     },
   };
   const claim = async (requestId: string, workerId: string): Promise<GenerationClaim> => {
+    // The advisory lock is re-entrant within PGlite's single session, so the Set is the real hold. It
+    // is tested and taken with no await in between: two claims made at once cannot both pass.
     if (held.has(requestId)) {
       throw new StoreError("REQUEST_BUSY", `generation request ${requestId} is being worked by another worker in this process`);
     }
-    const rows = await exec.query("SELECT * FROM sp_ClaimGenerationRequest($1,$2)", [requestId, workerId]);
-    // The advisory lock is re-entrant within PGlite's single session, so the Set is the real hold.
-    await exec.query("SELECT sp_ReleaseGenerationRequest($1)", [requestId]);
     held.add(requestId);
+    let rows: Row[];
+    try {
+      rows = await exec.query("SELECT * FROM sp_ClaimGenerationRequest($1,$2)", [requestId, workerId]);
+      await exec.query("SELECT sp_ReleaseGenerationRequest($1)", [requestId]);
+    } catch (err) {
+      held.delete(requestId);
+      throw err;
+    }
     const row = rows[0];
     if (!row) throw new Error("sp_ClaimGenerationRequest returned no row");
     return {
@@ -69,39 +77,25 @@ export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<SqlCoupo
       throw mapPgError(err);
     }
   }
-  const store = new SqlCouponStore({
-    engine: "embedded",
-    exec,
-    onRoute: opts.onRoute,
-    claim,
-    async close() {
-      await db.close();
-      unlock();
-    },
-  });
+  const store = defineStore(
+    new SqlEngine({
+      engine: "embedded",
+      exec,
+      onRoute: opts.onRoute,
+      claim,
+      async close() {
+        await db.close();
+        unlock();
+      },
+    }),
+  );
   return Object.assign(store, { migrate });
 }
 
-async function migrateEmbedded(db: PGlite): Promise<MigrationReport> {
-  await db.exec(MIGRATIONS_TABLE_PG);
-  const applied = (
-    await db.query<{ version: number; name: string; checksum: string }>(
-      "SELECT Version AS version, Name AS name, Checksum AS checksum FROM SchemaMigrations ORDER BY Version",
-    )
-  ).rows;
-  const available = readMigrations(databaseDir("postgres"));
-  const pending = planMigrations(available, applied);
-  for (const m of pending) {
-    try {
-      await db.transaction(async (tx) => {
-        await tx.exec(m.sql);
-        await tx.query("INSERT INTO SchemaMigrations (Version, Name, Checksum) VALUES ($1,$2,$3)", [m.version, m.name, m.checksum]);
-      });
-    } catch (err) {
-      throw new StoreError("MIGRATION", `migration ${m.file} failed and was rolled back: ${(err as Error).message}`, { cause: err });
-    }
-  }
-  return { applied: pending, alreadyApplied: available.length - pending.length };
+/** Applies database/postgres migrations (numbered, then repeatable) to an open PGlite database. */
+export async function migrateEmbedded(db: PGlite, dir: string = databaseDir("postgres")): Promise<MigrationReport> {
+  const session = { exec: (script: string) => db.exec(script), query: <R>(text: string, params?: unknown[]) => db.query<R>(text, params) };
+  return runMigrations(await pgMigrationTarget(session), dir);
 }
 
 /** One process per data folder: PGlite has no locking of its own across processes. */

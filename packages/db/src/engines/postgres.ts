@@ -1,11 +1,12 @@
 // The postgres engine: a pg pool over the functions of database/postgres. A generation claim is a
 // session-level advisory lock held on a dedicated connection, so it dies with the worker.
 import pg from "pg";
-import { type GenerationClaim, type RouteEvent, StoreError } from "../contract.ts";
+import { type CouponStore, type GenerationClaim, type RouteEvent, StoreError } from "../contract.ts";
 import { mapPgError } from "../errors.ts";
-import { MIGRATIONS_TABLE_PG, type MigrationReport, databaseDir, planMigrations, readMigrations } from "../migrate.ts";
+import { type MigrationReport, databaseDir, pgMigrationTarget, runMigrations } from "../migrate.ts";
 import { type Row, requestFromRow } from "../rows.ts";
-import { SqlCouponStore } from "../sql-store.ts";
+import { SqlEngine } from "../sql-store.ts";
+import { defineStore } from "../store.ts";
 
 export type PostgresOptions = {
   url: string;
@@ -27,7 +28,7 @@ export function poolConfig(opts: PostgresOptions): pg.PoolConfig {
   };
 }
 
-export async function openPostgresStore(opts: PostgresOptions): Promise<SqlCouponStore> {
+export async function openPostgresStore(opts: PostgresOptions): Promise<CouponStore> {
   const pool = new pg.Pool(poolConfig(opts));
   // An idle client that loses its server emits 'error' on the pool; without a listener that would
   // crash the process. The next query gets a fresh connection or a clear UNAVAILABLE error.
@@ -40,16 +41,18 @@ export async function openPostgresStore(opts: PostgresOptions): Promise<SqlCoupo
       return res.rows as Row[];
     },
   });
-  return new SqlCouponStore({
-    engine: "postgres",
-    exec: executor(pool),
-    read: readPool ? executor(readPool) : undefined,
-    onRoute: opts.onRoute,
-    claim: (requestId, workerId) => claimOnOwnConnection(opts, requestId, workerId),
-    close: async () => {
-      await Promise.all([pool.end(), readPool?.end()]);
-    },
-  });
+  return defineStore(
+    new SqlEngine({
+      engine: "postgres",
+      exec: executor(pool),
+      read: readPool ? executor(readPool) : undefined,
+      onRoute: opts.onRoute,
+      claim: (requestId, workerId) => claimOnOwnConnection(opts, requestId, workerId),
+      close: async () => {
+        await Promise.all([pool.end(), readPool?.end()]);
+      },
+    }),
+  );
 }
 
 async function claimOnOwnConnection(opts: PostgresOptions, requestId: string, workerId: string): Promise<GenerationClaim> {
@@ -86,8 +89,8 @@ async function claimOnOwnConnection(opts: PostgresOptions, requestId: string, wo
   };
 }
 
-/** Applies database/postgres migrations; one migrator at a time (advisory lock). */
-export async function migratePostgres(url: string): Promise<MigrationReport> {
+/** Applies database/postgres migrations (numbered, then repeatable); one migrator at a time (advisory lock). */
+export async function migratePostgres(url: string, dir: string = databaseDir("postgres")): Promise<MigrationReport> {
   const client = new pg.Client({ connectionString: url, application_name: "coupons-migrate" });
   try {
     await client.connect();
@@ -96,24 +99,11 @@ export async function migratePostgres(url: string): Promise<MigrationReport> {
   }
   try {
     await client.query("SELECT pg_advisory_lock(hashtext('coupons.migrate'))");
-    await client.query(MIGRATIONS_TABLE_PG);
-    const applied = (
-      await client.query("SELECT Version AS version, Name AS name, Checksum AS checksum FROM SchemaMigrations ORDER BY Version")
-    ).rows;
-    const available = readMigrations(databaseDir("postgres"));
-    const pending = planMigrations(available, applied);
-    for (const m of pending) {
-      try {
-        await client.query("BEGIN");
-        await client.query(m.sql);
-        await client.query("INSERT INTO SchemaMigrations (Version, Name, Checksum) VALUES ($1,$2,$3)", [m.version, m.name, m.checksum]);
-        await client.query("COMMIT");
-      } catch (err) {
-        await client.query("ROLLBACK").catch(() => {});
-        throw new StoreError("MIGRATION", `migration ${m.file} failed and was rolled back: ${(err as Error).message}`, { cause: err });
-      }
-    }
-    return { applied: pending, alreadyApplied: available.length - pending.length };
+    const session = {
+      exec: (script: string) => client.query(script),
+      query: async <R>(text: string, params?: unknown[]) => ({ rows: (await client.query(text, params)).rows as R[] }),
+    };
+    return await runMigrations(await pgMigrationTarget(session), dir);
   } finally {
     await client.end().catch(() => {});
   }

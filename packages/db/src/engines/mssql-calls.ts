@@ -1,0 +1,56 @@
+// How the mssql engine's areas (mssql-campaigns.ts, mssql-generation.ts, mssql-operations.ts) call a
+// stored procedure: one helper with retries and error mapping, over the primary or the read pool.
+import sql from "mssql";
+import type { RouteEvent } from "../contract.ts";
+import type { Row } from "../rows.ts";
+import type { MssqlSettings } from "./mssql-config.ts";
+import { mapMssqlError, withRetry } from "./mssql-errors.ts";
+
+type SqlType = sql.ISqlType | sql.ISqlTypeFactoryWithNoParams;
+export type Param = [name: string, type: SqlType, value: unknown];
+
+export const nv = (n: number) => sql.NVarChar(n);
+
+export class MssqlCalls {
+  readonly pool: sql.ConnectionPool;
+  readonly readPool: sql.ConnectionPool | undefined;
+  readonly settings: MssqlSettings;
+  readonly #onRoute: ((e: RouteEvent) => void) | undefined;
+
+  constructor(pool: sql.ConnectionPool, settings: MssqlSettings, readPool?: sql.ConnectionPool, onRoute?: (e: RouteEvent) => void) {
+    this.pool = pool;
+    this.settings = settings;
+    this.readPool = readPool;
+    this.#onRoute = onRoute;
+  }
+
+  get readRoute() {
+    return this.readPool ? ("replica" as const) : ("primary" as const);
+  }
+
+  /** Executes one procedure; `idempotent` calls are retried on any transient failure, others only
+   *  when the server surely did not run them. Returns its result sets. */
+  async exec(proc: string, params: Param[], idempotent: boolean, pool: sql.ConnectionPool = this.pool): Promise<Row[][]> {
+    try {
+      return await withRetry(async () => {
+        const req = pool.request();
+        for (const [name, type, value] of params) req.input(name, type, value);
+        const res = await req.execute(proc);
+        return (res.recordsets ?? []) as unknown as Row[][];
+      }, idempotent);
+    } catch (err) {
+      throw mapMssqlError(err);
+    }
+  }
+
+  /** The first result set. */
+  async rows(proc: string, params: Param[], idempotent = true): Promise<Row[]> {
+    return (await this.exec(proc, params, idempotent))[0] ?? [];
+  }
+
+  /** An analytics read: to the read pool when there is one (see the contract's operations section). */
+  async read(method: string, proc: string, params: Param[]): Promise<Row[]> {
+    this.#onRoute?.({ method, route: this.readRoute });
+    return (await this.exec(proc, params, true, this.readPool ?? this.pool))[0] ?? [];
+  }
+}
