@@ -9,12 +9,15 @@ import { buildMssqlSettings } from "../src/engines/mssql-config.ts";
 import { migrateMssql, splitBatches } from "../src/engines/mssql-migrate.ts";
 import { databaseDir, readMigrations } from "../src/migrate.ts";
 import { conformanceSuite } from "./conformance.ts";
+import { operationsSuite } from "./operations.ts";
 import { adminBatches, createMssqlDatabase, describeMssql, mssqlEngine, mssqlPartitionedEngine } from "./mssql-support.ts";
 import { makeCampaign, makeCoupons } from "./conformance.ts";
 import { openStore, partitionCoupons } from "../src/index.ts";
 
 describeMssql("mssql engine", () => {
   conformanceSuite(mssqlEngine);
+  // Archive, fraud report, scale status and key purge: every engine runs the operations suite.
+  operationsSuite(mssqlEngine);
 
   describe("SQL Server specifics", function () {
     this.timeout(120_000);
