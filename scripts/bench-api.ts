@@ -13,11 +13,11 @@
 // 32 connections, 10 s each, each run also capped by the number of coupons seeded for it.
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import express from "express";
+import { freePort } from "../packages/db/test/urls.ts";
 
 const CONNECTIONS = 32;
 const DURATION_S = 10;
@@ -36,14 +36,6 @@ if (process.argv[2] === "--empty-server") {
   app.listen(Number(process.argv[3]), "127.0.0.1");
 } else {
   await main();
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
-  const { port } = srv.address() as { port: number };
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 async function waitFor(url: string, child: ChildProcess): Promise<void> {

@@ -17,6 +17,7 @@ import { parseArgs } from "node:util";
 import pg from "pg";
 import { type CouponStore, openStore } from "@coupons/db";
 import { migratePostgres } from "../packages/db/src/engines/postgres.ts";
+import { withDatabase } from "../packages/db/test/urls.ts";
 
 const { values } = parseArgs({
   options: {
@@ -39,12 +40,6 @@ const ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 
 const t0 = Date.now();
 const log = (s: string) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(5)}s] ${s}\n`);
-
-function withDatabase(url: string, name: string): string {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
 
 if (values.layouts) {
   await compareLayouts(Number(values.layouts));

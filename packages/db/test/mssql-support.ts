@@ -11,6 +11,7 @@ import { openStore, partitionCoupons } from "../src/index.ts";
 import { buildMssqlSettings } from "../src/engines/mssql-config.ts";
 import { migrateMssql } from "../src/engines/mssql-migrate.ts";
 import type { EngineUnderTest } from "./support.ts";
+import { withDatabase } from "./urls.ts";
 
 export const MSSQL_URL = process.env.TEST_MSSQL_URL || "";
 export const MSSQL_SKIP_REASON = MSSQL_URL
@@ -28,16 +29,6 @@ export function describeMssql(title: string, fn: (this: Mocha.Suite) => void): v
     return;
   }
   describe(title, fn);
-}
-
-function withDatabase(url: string, database: string, login?: { user: string; password: string }): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  if (login) {
-    u.username = encodeURIComponent(login.user);
-    u.password = encodeURIComponent(login.password);
-  }
-  return u.toString();
 }
 
 /** Runs batches on the server as the admin login of TEST_MSSQL_URL. */

@@ -4,11 +4,11 @@
 // has no replication line for 127.0.0.1, one (trust) is added and the configuration reloaded, and
 // the file is restored by stop(). Needs to run as root or as the postgres user on the server's host.
 import { execFileSync } from "node:child_process";
-import { type AddressInfo, createServer } from "node:net";
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
+import { freePort } from "./urls.ts";
 
 export type Replica = { port: number; urlFor(database: string): string; stop(): Promise<void> };
 
@@ -39,15 +39,6 @@ export function skipUnlessReplica(ctx: Mocha.Context, primaryUrl: string): boole
   if (process.env.CI === "true") throw new Error(`CI must run the replica suite: ${skip}`);
   ctx.skip();
   return true;
-}
-
-/** A TCP port nobody listens on right now (two test runs at once must not share a replica port). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 export async function startReplica(primaryUrl: string, requestedPort?: number): Promise<Replica> {

@@ -10,6 +10,7 @@ import { type CouponStore, type OpenOptions, openStore } from "../src/index.ts";
 import { migratePostgres } from "../src/engines/postgres.ts";
 import { databaseDir, readMigrations } from "../src/migrate.ts";
 import { createHash } from "node:crypto";
+import { withDatabase } from "./urls.ts";
 
 export const POSTGRES_URL = process.env.TEST_POSTGRES_URL || (process.env.CI === "true" ? "postgres://postgres@127.0.0.1:5432/test" : "");
 export const POSTGRES_SKIP_REASON = POSTGRES_URL
@@ -25,12 +26,6 @@ export function describePostgres(title: string, fn: (this: Mocha.Suite) => void)
     return;
   }
   describe(title, fn);
-}
-
-function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
 }
 
 let templateName: Promise<string> | undefined;
