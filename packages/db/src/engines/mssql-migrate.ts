@@ -1,9 +1,18 @@
-// Migrations on SQL Server: the numbered files of database/mssql, split into batches on lines that
-// are only `GO` (as sqlcmd and SSMS do; GO is not T-SQL), each file applied in one transaction and
-// recorded with its checksum in SchemaMigrations. One migrator at a time (a session application lock).
+// Migrations on SQL Server: the numbered, then the repeatable, files of database/mssql (the loop is
+// migrate.ts's), split into batches on lines that are only `GO` (as sqlcmd and SSMS do; GO is not
+// T-SQL), each file applied in one transaction and recorded with its checksum in SchemaMigrations or
+// SchemaRepeatables. One migrator at a time (a session application lock).
 import sql from "mssql";
 import { StoreError } from "../contract.ts";
-import { type AppliedMigration, type MigrationReport, databaseDir, planMigrations, readMigrations } from "../migrate.ts";
+import {
+  type AppliedMigration,
+  type AppliedRepeatable,
+  type Migration,
+  type MigrationReport,
+  type MigrationTarget,
+  databaseDir,
+  runMigrations,
+} from "../migrate.ts";
 import { type MssqlStoreConfig, buildMssqlSettings } from "./mssql-config.ts";
 import { mapMssqlError } from "./mssql-errors.ts";
 
@@ -33,11 +42,64 @@ export function splitBatches(script: string): Batch[] {
 export const MIGRATIONS_TABLE_MSSQL = `IF OBJECT_ID(N'dbo.SchemaMigrations', N'U') IS NULL
 CREATE TABLE dbo.SchemaMigrations (
   Version int NOT NULL CONSTRAINT PK_SchemaMigrations PRIMARY KEY, Name nvarchar(200) NOT NULL,
-  Checksum char(64) NOT NULL, AppliedAt datetime2 NOT NULL CONSTRAINT DF_SchemaMigrations_AppliedAt DEFAULT SYSUTCDATETIME())`;
+  Checksum char(64) NOT NULL, AppliedAt datetime2 NOT NULL CONSTRAINT DF_SchemaMigrations_AppliedAt DEFAULT SYSUTCDATETIME());
+IF OBJECT_ID(N'dbo.SchemaRepeatables', N'U') IS NULL
+CREATE TABLE dbo.SchemaRepeatables (
+  [File] nvarchar(200) NOT NULL CONSTRAINT PK_SchemaRepeatables PRIMARY KEY, Checksum char(64) NOT NULL,
+  AppliedAt datetime2 NOT NULL CONSTRAINT DF_SchemaRepeatables_AppliedAt DEFAULT SYSUTCDATETIME())`;
+
+const RECORD = {
+  numbered: "INSERT INTO dbo.SchemaMigrations (Version, Name, Checksum) VALUES (@version, @name, @checksum)",
+  repeatable: `UPDATE dbo.SchemaRepeatables SET Checksum = @checksum, AppliedAt = SYSUTCDATETIME() WHERE [File] = @file;
+IF @@ROWCOUNT = 0 INSERT INTO dbo.SchemaRepeatables ([File], Checksum) VALUES (@file, @checksum);`,
+};
+
+/** The migration target of one connection: each file's batches and its record in one transaction. */
+function mssqlTarget(pool: sql.ConnectionPool): MigrationTarget {
+  return {
+    async applied() {
+      const numbered = await pool
+        .request()
+        .query<AppliedMigration>(
+          "SELECT Version AS version, Name AS name, RTRIM(Checksum) AS checksum FROM dbo.SchemaMigrations ORDER BY Version",
+        );
+      const repeatable = await pool
+        .request()
+        .query<AppliedRepeatable>("SELECT [File] AS [file], RTRIM(Checksum) AS checksum FROM dbo.SchemaRepeatables");
+      return { numbered: [...numbered.recordset], repeatable: [...repeatable.recordset] };
+    },
+    async apply(m: Migration) {
+      const tx = new sql.Transaction(pool);
+      await tx.begin();
+      let at: Batch | undefined;
+      try {
+        for (const batch of splitBatches(m.sql)) {
+          at = batch;
+          await new sql.Request(tx).batch(batch.sql);
+        }
+        at = undefined;
+        await new sql.Request(tx)
+          .input("version", sql.Int, m.version)
+          .input("name", sql.NVarChar(200), m.name)
+          .input("file", sql.NVarChar(200), m.file)
+          .input("checksum", sql.Char(64), m.checksum)
+          .batch(RECORD[m.kind]);
+        await tx.commit();
+      } catch (err) {
+        await tx.rollback().catch(() => {});
+        if (at) {
+          const line = at.line + Number((err as { lineNumber?: number }).lineNumber ?? 1) - 1;
+          Object.assign(err as object, { migrationWhere: ` in the batch starting at line ${line}` });
+        }
+        throw err;
+      }
+    },
+  };
+}
 
 const LOCK_WAIT_MS = 60_000;
 
-/** Applies database/mssql migrations; a no-op when there are none pending. */
+/** Applies database/mssql migrations (numbered, then repeatable); a no-op when there are none pending. */
 export async function migrateMssql(c: MssqlStoreConfig, dir: string = databaseDir("mssql")): Promise<MigrationReport> {
   const settings = buildMssqlSettings(c, { poolSize: 1, applicationName: "coupons-migrate" });
   // One connection for the whole run: the application lock belongs to its session.
@@ -66,40 +128,7 @@ export async function migrateMssql(c: MssqlStoreConfig, dir: string = databaseDi
       );
     }
     await pool.request().batch(MIGRATIONS_TABLE_MSSQL);
-    const applied = (
-      await pool
-        .request()
-        .query<AppliedMigration>(
-          "SELECT Version AS version, Name AS name, RTRIM(Checksum) AS checksum FROM dbo.SchemaMigrations ORDER BY Version",
-        )
-    ).recordset;
-    const available = readMigrations(dir);
-    const pending = planMigrations(available, [...applied]);
-    for (const m of pending) {
-      const tx = new sql.Transaction(pool);
-      await tx.begin();
-      let at: Batch | undefined;
-      try {
-        for (const batch of splitBatches(m.sql)) {
-          at = batch;
-          await new sql.Request(tx).batch(batch.sql);
-        }
-        at = undefined;
-        await new sql.Request(tx)
-          .input("version", sql.Int, m.version)
-          .input("name", sql.NVarChar(200), m.name)
-          .input("checksum", sql.Char(64), m.checksum)
-          .query("INSERT INTO dbo.SchemaMigrations (Version, Name, Checksum) VALUES (@version, @name, @checksum)");
-        await tx.commit();
-      } catch (err) {
-        await tx.rollback().catch(() => {});
-        const where = at ? ` in the batch starting at line ${at.line + Number((err as { lineNumber?: number }).lineNumber ?? 1) - 1}` : "";
-        throw new StoreError("MIGRATION", `migration ${m.file} failed${where} and was rolled back: ${(err as Error).message}`, {
-          cause: err,
-        });
-      }
-    }
-    return { applied: pending, alreadyApplied: available.length - pending.length };
+    return await runMigrations(mssqlTarget(pool), dir);
   } catch (err) {
     throw mapMssqlError(err);
   } finally {

@@ -1,0 +1,79 @@
+-- Every view (twin: database/postgres/R__0100_views.sql), dropped dependants first and created again.
+-- CurrentRedemptions is the sum of the campaign's counter slots (see 0001_schema.sql), so it is
+-- always true. vw_RedemptionHistoryAll is what audit reads that must see archived rows use;
+-- vw_FraudSignals lists every refused attempt once per dimension (ip, user, campaign) for
+-- sp_FraudReport. No role may read a view (0004_security.sql).
+-- Repeatable (see docs/mssql.md, "Migrations"): re-applied whenever this file or one before it
+-- changes, and after every numbered migration. Edit the definitions here; never in the numbered
+-- files. Procedures: CREATE OR ALTER (keeps grants); views: DROP VIEW IF EXISTS + CREATE VIEW (the
+-- T-SQL grammar we check with lacks CREATE OR ALTER VIEW).
+
+SET XACT_ABORT ON;
+GO
+
+DROP VIEW IF EXISTS dbo.vw_ActiveCampaigns;
+GO
+DROP VIEW IF EXISTS dbo.vw_RedemptionStats;
+GO
+DROP VIEW IF EXISTS dbo.vw_CampaignCounters;
+GO
+DROP VIEW IF EXISTS dbo.vw_RedemptionHistoryAll;
+GO
+DROP VIEW IF EXISTS dbo.vw_FraudSignals;
+GO
+
+CREATE VIEW dbo.vw_CampaignCounters AS
+SELECT s.CampaignId, CAST(SUM(s.Redemptions) AS int) AS CurrentRedemptions
+FROM dbo.CampaignCounterSlots s
+GROUP BY s.CampaignId;
+GO
+
+CREATE VIEW dbo.vw_ActiveCampaigns AS
+SELECT c.CampaignId, c.Name, c.Description, c.StartDate, c.EndDate,
+       c.DiscountPercentage, c.DiscountAmount, c.MaxRedemptionsPerUser, c.MaxTotalRedemptions,
+       ISNULL(k.CurrentRedemptions, 0) AS CurrentRedemptions,
+       c.IsActive, c.CreatedAt, c.UpdatedAt, c.CreatedBy,
+       CASE WHEN c.MaxTotalRedemptions IS NULL THEN NULL
+            ELSE CAST(ROUND(ISNULL(k.CurrentRedemptions, 0) * 100.0 / c.MaxTotalRedemptions, 2) AS decimal(9,2))
+       END AS RedemptionPercentage
+FROM dbo.Campaigns c
+LEFT JOIN dbo.vw_CampaignCounters k ON k.CampaignId = c.CampaignId
+WHERE c.IsActive = 1
+  AND SYSUTCDATETIME() >= c.StartDate
+  AND SYSUTCDATETIME() <= c.EndDate;
+GO
+
+CREATE VIEW dbo.vw_RedemptionStats AS
+SELECT c.CampaignId,
+       COUNT(cp.CouponId) AS TotalCoupons,
+       COUNT(CASE WHEN cp.IsRedeemed = 1 THEN 1 END) AS RedeemedCoupons,
+       COUNT(CASE WHEN cp.IsRedeemed = 0 AND (cp.ExpiresAt IS NULL OR cp.ExpiresAt > SYSUTCDATETIME()) THEN 1 END) AS AvailableCoupons,
+       COUNT(CASE WHEN cp.IsRedeemed = 0 AND cp.ExpiresAt <= SYSUTCDATETIME() THEN 1 END) AS ExpiredCoupons
+FROM dbo.Campaigns c
+LEFT JOIN dbo.Coupons cp ON cp.CampaignId = c.CampaignId
+GROUP BY c.CampaignId;
+GO
+
+CREATE VIEW dbo.vw_RedemptionHistoryAll AS
+SELECT h.RedemptionId, h.CouponCode, h.UserId, h.CampaignId, h.AttemptedAt, h.Success, h.FailureReason,
+       h.IpAddress, h.UserAgent, CAST(0 AS bit) AS Archived
+FROM dbo.RedemptionHistory h
+UNION ALL
+SELECT a.RedemptionId, a.CouponCode, a.UserId, a.CampaignId, a.AttemptedAt, a.Success, a.FailureReason,
+       a.IpAddress, a.UserAgent, CAST(1 AS bit) AS Archived
+FROM dbo.RedemptionHistoryArchive a;
+GO
+
+-- IpAddress has the database's collation, the identifiers a binary one; the union needs one.
+CREATE VIEW dbo.vw_FraudSignals AS
+SELECT N'ip' AS Dimension, CAST(h.IpAddress AS nvarchar(100)) COLLATE Latin1_General_100_BIN2 AS Subject,
+       h.RedemptionId, h.AttemptedAt, h.CouponCode, h.UserId, h.CampaignId, h.IpAddress, h.FailureReason
+FROM dbo.RedemptionHistory h WHERE h.Success = 0 AND h.IpAddress IS NOT NULL
+UNION ALL
+SELECT N'user', h.UserId, h.RedemptionId, h.AttemptedAt, h.CouponCode, h.UserId, h.CampaignId, h.IpAddress, h.FailureReason
+FROM dbo.RedemptionHistory h WHERE h.Success = 0
+UNION ALL
+SELECT N'campaign', h.CampaignId, h.RedemptionId, h.AttemptedAt, h.CouponCode, h.UserId, h.CampaignId, h.IpAddress,
+       h.FailureReason
+FROM dbo.RedemptionHistory h WHERE h.Success = 0 AND h.CampaignId IS NOT NULL;
+GO

@@ -1,0 +1,310 @@
+-- Generation requests, their claim, bulk insert of codes, prefix count and export.
+-- Twin: database/postgres/R__0400_generation.sql.
+-- Repeatable (see docs/mssql.md, "Migrations"): re-applied whenever this file or one before it
+-- changes, and after every numbered migration. Edit the definitions here; never in the numbered
+-- files. Procedures: CREATE OR ALTER (keeps grants); views: DROP VIEW IF EXISTS + CREATE VIEW (the
+-- T-SQL grammar we check with lacks CREATE OR ALTER VIEW).
+--
+-- Errors raised here carry our own numbers, mapped once in packages/db/src/engines/mssql-errors.ts:
+--   50400 invalid input, 50404 not found, 50409 conflict / wrong state, 50413 request cap exceeded,
+--   50422 idempotency key reused with another request, 50423 generation request held by a worker.
+-- Every procedure runs with SET XACT_ABORT ON, so any error rolls its transaction back whole.
+
+SET XACT_ABORT ON;
+GO
+
+CREATE OR ALTER PROCEDURE dbo.sp_CreateGenerationRequest
+    @RequestId nvarchar(100), @CampaignId nvarchar(100), @RequestedAmount int, @Prefix nvarchar(20),
+    @ExpirationDate datetime2, @RequestedBy nvarchar(100), @CodeLength int
+AS
+BEGIN
+    SET NOCOUNT ON;
+    SET XACT_ABORT ON;
+    DECLARE @msg nvarchar(2048);
+    BEGIN TRY
+        BEGIN TRANSACTION;
+        IF NOT EXISTS (SELECT 1 FROM dbo.Campaigns WHERE CampaignId = @CampaignId)
+        BEGIN
+            SET @msg = CONCAT(N'campaign ', @CampaignId, N' does not exist');
+            THROW 50404, @msg, 1;
+        END;
+        IF EXISTS (SELECT 1 FROM dbo.GenerationRequests WITH (UPDLOCK, HOLDLOCK) WHERE RequestId = @RequestId)
+        BEGIN
+            SET @msg = CONCAT(N'generation request ', @RequestId, N' exists already');
+            THROW 50409, @msg, 1;
+        END;
+        INSERT INTO dbo.GenerationRequests (RequestId, CampaignId, RequestedAmount, Prefix, ExpirationDate, RequestedBy, CodeLength)
+        VALUES (@RequestId, @CampaignId, @RequestedAmount, UPPER(ISNULL(@Prefix, N'')), @ExpirationDate,
+                @RequestedBy, ISNULL(@CodeLength, 12));
+        COMMIT TRANSACTION;
+    END TRY
+    BEGIN CATCH
+        IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION;
+        THROW;
+    END CATCH;
+    EXEC dbo.sp_GetGenerationRequest @RequestId = @RequestId;
+END;
+GO
+
+CREATE OR ALTER PROCEDURE dbo.sp_GetGenerationRequest @RequestId nvarchar(100)
+AS
+BEGIN
+    SET NOCOUNT ON;
+    SET XACT_ABORT ON;
+    SELECT RequestId, CampaignId, RequestedAmount, GeneratedAmount, Prefix, ExpirationDate, Status, StartedAt,
+           CompletedAt, FailureReason, RequestedBy, CreatedAt, CodeLength, WorkerId, UpdatedAt
+    FROM dbo.GenerationRequests WHERE RequestId = @RequestId;
+END;
+GO
+
+CREATE OR ALTER PROCEDURE dbo.sp_ListGenerationRequests @CampaignId nvarchar(100), @Status nvarchar(20), @Limit int
+AS
+BEGIN
+    SET NOCOUNT ON;
+    SET XACT_ABORT ON;
+    DECLARE @n int = CASE WHEN @Limit IS NULL THEN 100 WHEN @Limit < 1 THEN 1 WHEN @Limit > 1000 THEN 1000 ELSE @Limit END;
+    SELECT TOP (@n) RequestId, CampaignId, RequestedAmount, GeneratedAmount, Prefix, ExpirationDate, Status, StartedAt,
+           CompletedAt, FailureReason, RequestedBy, CreatedAt, CodeLength, WorkerId, UpdatedAt
+    FROM dbo.GenerationRequests
+    WHERE (@CampaignId IS NULL OR CampaignId = @CampaignId) AND (@Status IS NULL OR Status = @Status)
+    ORDER BY CreatedAt DESC, RequestId
+    OPTION (RECOMPILE);
+END;
+GO
+
+-- Claims the request for one worker. The claim is a session-owned application lock: it lives
+-- exactly as long as the worker's connection, so a crashed worker's request is free for the next one
+-- at once. The caller keeps this connection open while it works and calls
+-- sp_ReleaseGenerationRequest (or closes the connection) at the end.
+CREATE OR ALTER PROCEDURE dbo.sp_ClaimGenerationRequest @RequestId nvarchar(100), @WorkerId nvarchar(100)
+AS
+BEGIN
+    SET NOCOUNT ON;
+    SET XACT_ABORT ON;
+    DECLARE @msg nvarchar(2048), @status nvarchar(20), @holder nvarchar(100), @rc int;
+    DECLARE @resource nvarchar(255) = CONCAT(N'coupons.generation:', @RequestId);
+    SELECT @status = Status, @holder = WorkerId FROM dbo.GenerationRequests WHERE RequestId = @RequestId;
+    IF @status IS NULL
+    BEGIN
+        SET @msg = CONCAT(N'generation request ', @RequestId, N' does not exist');
+        THROW 50404, @msg, 1;
+    END;
+    EXEC @rc = sys.sp_getapplock @Resource = @resource, @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0;
+    IF @rc < 0
+    BEGIN
+        SET @msg = CONCAT(N'generation request ', @RequestId, N' is being worked by ', ISNULL(@holder, N'another worker'));
+        THROW 50423, @msg, 1;
+    END;
+    BEGIN TRY
+        IF @status <> N'Generated'
+            UPDATE dbo.GenerationRequests
+            SET Status = N'Generating', WorkerId = @WorkerId, StartedAt = ISNULL(StartedAt, SYSUTCDATETIME()),
+                FailureReason = NULL, CompletedAt = NULL, UpdatedAt = SYSUTCDATETIME()
+            WHERE RequestId = @RequestId;
+    END TRY
+    BEGIN CATCH
+        EXEC sys.sp_releaseapplock @Resource = @resource, @LockOwner = 'Session';
+        THROW;
+    END CATCH;
+    EXEC dbo.sp_GetGenerationRequest @RequestId = @RequestId;
+END;
+GO
+
+CREATE OR ALTER PROCEDURE dbo.sp_ReleaseGenerationRequest @RequestId nvarchar(100)
+AS
+BEGIN
+    SET NOCOUNT ON;
+    SET XACT_ABORT ON;
+    DECLARE @rc int = -999;
+    DECLARE @resource nvarchar(255) = CONCAT(N'coupons.generation:', @RequestId);
+    BEGIN TRY
+        EXEC @rc = sys.sp_releaseapplock @Resource = @resource, @LockOwner = 'Session';
+    END TRY
+    BEGIN CATCH
+        -- not held by this session: nothing to release (pg_advisory_unlock returns false likewise)
+        SET @rc = -999;
+    END CATCH;
+    SELECT CAST(CASE WHEN @rc = 0 THEN 1 ELSE 0 END AS bit) AS released;
+END;
+GO
+
+-- sp_UpdateGenerationRequest: status with its timestamps. Generated needs every code inserted;
+-- Failed needs a reason a person can act on; Generated is final.
+CREATE OR ALTER PROCEDURE dbo.sp_UpdateGenerationRequest
+    @RequestId nvarchar(100), @Status nvarchar(20), @FailureReason nvarchar(max)
+AS
+BEGIN
+    SET NOCOUNT ON;
+    SET XACT_ABORT ON;
+    DECLARE @msg nvarchar(2048), @current nvarchar(20), @generated int, @requested int;
+    BEGIN TRY
+        BEGIN TRANSACTION;
+        SELECT @current = Status, @generated = GeneratedAmount, @requested = RequestedAmount
+        FROM dbo.GenerationRequests WITH (UPDLOCK, ROWLOCK)
+        WHERE RequestId = @RequestId;
+        IF @current IS NULL
+        BEGIN
+            SET @msg = CONCAT(N'generation request ', @RequestId, N' does not exist');
+            THROW 50404, @msg, 1;
+        END;
+        IF @Status IS NULL OR @Status COLLATE Latin1_General_100_BIN2 NOT IN (N'Requested', N'Generating', N'Generated', N'Failed')
+        BEGIN
+            SET @msg = CONCAT(N'status must be one of Requested, Generating, Generated, Failed (got ', @Status, N')');
+            THROW 50400, @msg, 1;
+        END;
+        IF @current = N'Generated' AND @Status <> N'Generated'
+        BEGIN
+            SET @msg = CONCAT(N'generation request ', @RequestId, N' is Generated; it cannot become ', @Status);
+            THROW 50409, @msg, 1;
+        END;
+        IF @Status = N'Generated' AND @generated <> @requested
+        BEGIN
+            SET @msg = CONCAT(N'generation request ', @RequestId, N' has ', @generated, N' of ', @requested,
+                              N' codes; it cannot be Generated yet');
+            THROW 50409, @msg, 1;
+        END;
+        IF @Status = N'Failed' AND (@FailureReason IS NULL OR LEN(LTRIM(@FailureReason)) = 0)
+        BEGIN
+            THROW 50400, N'a Failed status needs a failure reason', 1;
+        END;
+        UPDATE dbo.GenerationRequests
+        SET Status = @Status,
+            StartedAt = CASE WHEN @Status = N'Generating' THEN ISNULL(StartedAt, SYSUTCDATETIME()) ELSE StartedAt END,
+            CompletedAt = CASE WHEN @Status = N'Generated' THEN ISNULL(CompletedAt, SYSUTCDATETIME()) ELSE NULL END,
+            FailureReason = CASE WHEN @Status = N'Failed' THEN LEFT(@FailureReason, 1000) ELSE NULL END,
+            UpdatedAt = SYSUTCDATETIME()
+        WHERE RequestId = @RequestId;
+        COMMIT TRANSACTION;
+    END TRY
+    BEGIN CATCH
+        IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION;
+        THROW;
+    END CATCH;
+    EXEC dbo.sp_GetGenerationRequest @RequestId = @RequestId;
+END;
+GO
+
+-- sp_BulkInsertCoupons: one JSON array of codes, one transaction. Inserts the codes that do not
+-- exist yet, adds the number inserted to GeneratedAmount (never past RequestedAmount: the whole
+-- batch is refused with 50413 instead) and returns the codes that existed already, as a JSON array
+-- of {"code": ...} objects in the column `existing` (NULL when none). The request row is touched
+-- last, so concurrent batches of one request overlap their inserts and serialize only on that short
+-- update. The existence probe takes no range locks (they would serialize concurrent batches); a
+-- concurrent insert of the same new code surfaces as a duplicate key, and the batch is retried.
+CREATE OR ALTER PROCEDURE dbo.sp_BulkInsertCoupons @RequestId nvarchar(100), @Codes nvarchar(max)
+AS
+BEGIN
+    SET NOCOUNT ON;
+    SET XACT_ABORT ON;
+    DECLARE @msg nvarchar(2048), @status nvarchar(20), @campaignId nvarchar(100), @expiresAt datetime2,
+            @requested int, @generated int, @inserted int, @attempt int = 0;
+    DECLARE @batch TABLE (CouponCode nvarchar(50) COLLATE Latin1_General_100_BIN2 NOT NULL PRIMARY KEY);
+    DECLARE @new TABLE (CouponCode nvarchar(50) COLLATE Latin1_General_100_BIN2 NOT NULL PRIMARY KEY);
+
+    SELECT @status = Status, @campaignId = CampaignId, @expiresAt = ExpirationDate, @requested = RequestedAmount
+    FROM dbo.GenerationRequests WHERE RequestId = @RequestId;
+    IF @status IS NULL
+    BEGIN
+        SET @msg = CONCAT(N'generation request ', @RequestId, N' does not exist');
+        THROW 50404, @msg, 1;
+    END;
+    IF @status <> N'Generating'
+    BEGIN
+        SET @msg = CONCAT(N'generation request ', @RequestId, N' is ', @status, N', not Generating; claim it first');
+        THROW 50409, @msg, 1;
+    END;
+    IF @Codes IS NULL OR ISJSON(@Codes) = 0 OR LEFT(LTRIM(@Codes), 1) <> N'['
+    BEGIN
+        THROW 50400, N'codes must be a JSON array of strings', 1;
+    END;
+    -- a code longer than 50 characters fails here (truncation error, mapped to invalid input);
+    -- DISTINCT compares binary, as the column does (a case- or width-insensitive DISTINCT would
+    -- merge codes that are different coupons)
+    INSERT INTO @batch (CouponCode)
+    SELECT DISTINCT UPPER(LTRIM(RTRIM(j.value))) COLLATE Latin1_General_100_BIN2 FROM OPENJSON(@Codes) j;
+
+    WHILE 1 = 1
+    BEGIN
+        BEGIN TRY
+            DELETE FROM @new; -- table variables keep their rows across a rollback
+            BEGIN TRANSACTION;
+            INSERT INTO dbo.Coupons (CouponCode, CampaignId, ExpiresAt, GenerationBatchId)
+            OUTPUT inserted.CouponCode INTO @new (CouponCode)
+            SELECT b.CouponCode, @campaignId, @expiresAt, @RequestId
+            FROM @batch b
+            WHERE NOT EXISTS (SELECT 1 FROM dbo.Coupons c WHERE c.CouponCode = b.CouponCode);
+            SET @inserted = @@ROWCOUNT;
+
+            UPDATE dbo.GenerationRequests
+            SET GeneratedAmount = GeneratedAmount + @inserted, UpdatedAt = SYSUTCDATETIME()
+            WHERE RequestId = @RequestId AND GeneratedAmount + @inserted <= RequestedAmount;
+            IF @@ROWCOUNT = 0
+            BEGIN
+                SET @msg = CONCAT(N'batch of ', @inserted, N' codes would pass RequestedAmount ', @requested,
+                                  N' of generation request ', @RequestId);
+                THROW 50413, @msg, 1;
+            END;
+            SELECT @generated = GeneratedAmount, @requested = RequestedAmount
+            FROM dbo.GenerationRequests WHERE RequestId = @RequestId;
+            COMMIT TRANSACTION;
+            BREAK;
+        END TRY
+        BEGIN CATCH
+            IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION;
+            IF ERROR_NUMBER() IN (2601, 2627) AND @attempt < 3
+            BEGIN
+                SET @attempt = @attempt + 1;
+                CONTINUE;
+            END;
+            THROW;
+        END CATCH;
+    END;
+
+    SELECT @inserted AS inserted,
+           (SELECT b.CouponCode AS code FROM @batch b
+            WHERE NOT EXISTS (SELECT 1 FROM @new n WHERE n.CouponCode = b.CouponCode)
+            ORDER BY b.CouponCode
+            FOR JSON PATH) AS existing,
+           @generated AS generatedAmount, @requested AS requestedAmount;
+END;
+GO
+
+CREATE OR ALTER PROCEDURE dbo.sp_CountCouponsWithPrefix @Prefix nvarchar(400)
+AS
+BEGIN
+    SET NOCOUNT ON;
+    SET XACT_ABORT ON;
+    -- LIKE's own characters (\ % _ [) are escaped, so the prefix is taken literally.
+    DECLARE @p nvarchar(2000) = REPLACE(REPLACE(REPLACE(REPLACE(UPPER(ISNULL(@Prefix, N'')),
+        N'\', N'\\'), N'%', N'\%'), N'_', N'\_'), N'[', N'\[');
+    SELECT COUNT_BIG(*) AS n FROM dbo.Coupons WHERE CouponCode LIKE @p + N'%' ESCAPE N'\';
+END;
+GO
+
+-- Keyset pages of codes for export (constant memory on every engine).
+CREATE OR ALTER PROCEDURE dbo.sp_ExportCoupons
+    @CampaignId nvarchar(100), @RequestId nvarchar(100), @AfterCouponId bigint, @Limit int
+AS
+BEGIN
+    SET NOCOUNT ON;
+    SET XACT_ABORT ON;
+    SELECT TOP (@Limit) c.CouponId, c.CouponCode, c.CampaignId, c.ExpiresAt, c.GenerationBatchId, c.CreatedAt
+    FROM dbo.Coupons c
+    WHERE (@CampaignId IS NULL OR c.CampaignId = @CampaignId)
+      AND (@RequestId IS NULL OR c.GenerationBatchId = @RequestId)
+      AND c.CouponId > ISNULL(@AfterCouponId, 0)
+    ORDER BY c.CouponId
+    OPTION (RECOMPILE);
+END;
+GO
+
+GRANT EXECUTE ON dbo.sp_CreateGenerationRequest TO coupon_app;
+GRANT EXECUTE ON dbo.sp_GetGenerationRequest TO coupon_app;
+GRANT EXECUTE ON dbo.sp_ListGenerationRequests TO coupon_app;
+GRANT EXECUTE ON dbo.sp_ClaimGenerationRequest TO coupon_app;
+GRANT EXECUTE ON dbo.sp_ReleaseGenerationRequest TO coupon_app;
+GRANT EXECUTE ON dbo.sp_UpdateGenerationRequest TO coupon_app;
+GRANT EXECUTE ON dbo.sp_BulkInsertCoupons TO coupon_app;
+GRANT EXECUTE ON dbo.sp_CountCouponsWithPrefix TO coupon_app;
+GRANT EXECUTE ON dbo.sp_ExportCoupons TO coupon_app;
+GO
