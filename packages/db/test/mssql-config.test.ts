@@ -4,10 +4,10 @@
 import { DefaultAzureCredential, ManagedIdentityCredential } from "@azure/identity";
 import { expect } from "chai";
 import sql from "mssql";
-import { Connection } from "tedious";
+import { Connection, ConnectionError as TediousConnectionError } from "tedious";
 import { StoreError } from "../src/contract.ts";
 import { type CredentialFactory, azureCredentials, buildMssqlSettings, parseServer } from "../src/engines/mssql-config.ts";
-import { isRetryable, mapMssqlError, withRetry } from "../src/engines/mssql-errors.ts";
+import { isRetryable, mapMssqlError, resumingLoginNumber, withRetry } from "../src/engines/mssql-errors.ts";
 import { openMssqlStore } from "../src/engines/mssql.ts";
 
 /** The real credential factory, recording what it was asked for; no credential is ever asked for a token. */
@@ -211,7 +211,7 @@ describe("mssql engine errors and retries", () => {
         return "ok";
       },
       false,
-      { attempts: 5, baseDelayMs: 1, maxDelayMs: 2 },
+      { attempts: 5, baseDelayMs: 1, maxDelayMs: 2, resumeBudgetMs: 0 },
     );
     expect([value, calls]).to.deep.equal(["ok", 3]);
     calls = 0;
@@ -221,12 +221,91 @@ describe("mssql engine errors and retries", () => {
         throw requestError(50409);
       },
       true,
-      { attempts: 5, baseDelayMs: 1, maxDelayMs: 2 },
+      { attempts: 5, baseDelayMs: 1, maxDelayMs: 2, resumeBudgetMs: 0 },
     );
     await failing.then(
       () => expect.fail("should have failed"),
       (err: unknown) => expect((err as { number: number }).number).to.equal(50409),
     );
+    expect(calls).to.equal(1);
+  });
+
+  // What the pool rejects with when tedious refused the login: tedious's own ConnectionError (the
+  // server's message, code ELOGIN, no number), wrapped by mssql's ConnectionError.
+  const loginRefused = (message: string) => new sql.ConnectionError(new TediousConnectionError(message, "ELOGIN") as unknown as Error);
+  const resumingMessages: [number, string][] = [
+    [40613, "Database 'coupons' on server 'x.database.windows.net' is not currently available. Please retry the connection later."],
+    [4060, 'Cannot open database "coupons" requested by the login. The login failed.'],
+    [40197, "The service has encountered an error processing your request. Please try again. Error code 4815."],
+    [40501, "The service is currently busy. Retry the request after 10 seconds. Incident ID: 1. Code: 2."],
+    [4221, "Login to read-secondary failed due to long wait on 'HADR_DATABASE_WAIT_FOR_TRANSITION_TO_VERSIONING'."],
+    [615, "Could not find database ID 5, name 'coupons'. The database may be offline. Wait a few minutes and try again."],
+  ];
+
+  it("reads a login refused for now (serverless resume, failover, busy) as UNAVAILABLE and retryable, a bad password as CONFIG", () => {
+    for (const [number, message] of resumingMessages) {
+      const err = loginRefused(message);
+      expect(resumingLoginNumber(err), message).to.be.oneOf([number, number === 40197 ? 40540 : number]);
+      expect(isRetryable(err, false), message).to.equal(true);
+      const mapped = mapMssqlError(err) as StoreError;
+      expect(mapped.code, message).to.equal("UNAVAILABLE");
+    }
+    const wrong = loginRefused("Login failed for user 'app'.");
+    expect(resumingLoginNumber(wrong)).to.equal(undefined);
+    expect(isRetryable(wrong, true)).to.equal(false);
+    expect((mapMssqlError(wrong) as StoreError).code).to.equal("CONFIG");
+  });
+
+  it("reads a managed-identity token failure (tedious's AggregateError with EFEDAUTH) as CONFIG, not retried", () => {
+    const token = new sql.ConnectionError(
+      new AggregateError([
+        new TediousConnectionError("Security token could not be authenticated or authorized.", "EFEDAUTH"),
+        Object.assign(new Error("ManagedIdentityCredential: no managed identity endpoint"), { name: "CredentialUnavailableError" }),
+      ]),
+    );
+    expect(isRetryable(token, true)).to.equal(false);
+    const mapped = mapMssqlError(token) as StoreError;
+    expect(mapped.code).to.equal("CONFIG");
+    expect(mapped.message).to.match(/managed identity/);
+  });
+
+  it("reads a request timeout as a cancelled call, not a lost connection: not retried, and said so", () => {
+    const timeout = new sql.RequestError("Timeout: Request failed to complete in 30000ms", "ETIMEOUT");
+    expect(isRetryable(timeout, true)).to.equal(false);
+    const mapped = mapMssqlError(timeout) as StoreError;
+    expect(mapped.code).to.equal("UNAVAILABLE");
+    expect(mapped.message)
+      .to.match(/did not finish within its time limit/)
+      .and.not.match(/cannot be reached/);
+    const connectTimeout = new sql.ConnectionError("Failed to connect in 15000ms", "ETIMEOUT");
+    expect(isRetryable(connectTimeout, false), "a connect timeout sent nothing").to.equal(true);
+  });
+
+  it("keeps retrying a resuming login past the attempt count until its time budget, and no longer", async () => {
+    const policy = { attempts: 2, baseDelayMs: 1, maxDelayMs: 2, resumeBudgetMs: 60_000 };
+    let calls = 0;
+    const value = await withRetry(
+      async () => {
+        if (++calls < 6) throw loginRefused(resumingMessages[0]?.[1] ?? "");
+        return "resumed";
+      },
+      false,
+      policy,
+    );
+    expect([value, calls]).to.deep.equal(["resumed", 6]);
+    calls = 0;
+    const spent = await withRetry(
+      async () => {
+        calls++;
+        throw loginRefused(resumingMessages[0]?.[1] ?? "");
+      },
+      false,
+      { ...policy, resumeBudgetMs: 0 },
+    ).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(spent).to.be.instanceOf(Error);
     expect(calls).to.equal(1);
   });
 

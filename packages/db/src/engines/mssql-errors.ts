@@ -29,8 +29,22 @@ const INPUT_NUMBERS: Record<number, string> = {
 /** Azure SQL / SQL Server errors after which the same call may succeed: the service was busy,
  *  moving, or dropped the connection. */
 export const TRANSIENT_NUMBERS = new Set([
-  4060, 40197, 40501, 40613, 49918, 49919, 49920, 10928, 10929, 10053, 10054, 10060, 40143, 233, 64,
+  4060, 40197, 40501, 40540, 40613, 49918, 49919, 49920, 10928, 10929, 10053, 10054, 10060, 40143, 233, 64, 615, 4221,
 ]);
+
+/** Login refusals that mean "not now" rather than "not you": a serverless database resuming (up to a
+ *  minute), a failover, a busy service, a readable secondary still starting. tedious reports them as
+ *  an ELOGIN ConnectionError carrying only the server's message (the number is dropped), so they are
+ *  told apart by that message, which SQL Server words the same way for each number. */
+const RESUMING_LOGIN: readonly [number, RegExp][] = [
+  [40613, /is not currently available\. Please retry the connection later/i],
+  [4060, /Cannot open database .* requested by the login/i],
+  [40197, /The service has encountered an error processing your request/i],
+  [40540, /The service has encountered an error processing your request/i],
+  [40501, /The service is currently busy/i],
+  [4221, /Login to read-secondary failed/i],
+  [615, /Could not find database ID .* The database may be offline/i],
+];
 
 /** Of those, the ones where the request surely did not run (refused before it started, or its
  *  transaction was rolled back whole, like a deadlock victim's), so even a write may be retried. */
@@ -67,10 +81,52 @@ function codeOf(err: unknown): string | undefined {
   return typeof code === "string" ? code : undefined;
 }
 
+/** A call that ran past its request timeout: the server cancelled it (XACT_ABORT rolls its
+ *  transaction back). Not a lost connection: repeating it would only time out again. */
+export function isTimeout(err: unknown): boolean {
+  const e = err as DriverError | undefined;
+  return e?.name === "RequestError" && codeOf(err) === "ETIMEOUT";
+}
+
 /** A connection-level failure: no connection, or it broke. */
 export function isConnectionError(err: unknown): boolean {
   const e = err as DriverError | undefined;
+  if (isTimeout(err)) return false;
   return e?.name === "ConnectionError" || CONNECT_CODES.has(codeOf(err) ?? "");
+}
+
+function messagesOf(err: unknown): string[] {
+  const out: string[] = [];
+  const visit = (e: DriverError | undefined, depth: number) => {
+    if (!e || typeof e !== "object" || depth > 4) return;
+    if (typeof e.message === "string") out.push(e.message);
+    visit(e.originalError, depth + 1);
+    for (const p of (e as { errors?: DriverError[] }).errors ?? []) visit(p, depth + 1);
+  };
+  visit(err as DriverError, 0);
+  return out;
+}
+
+/** The transient number of a login refused for now (see RESUMING_LOGIN), or undefined. */
+export function resumingLoginNumber(err: unknown): number | undefined {
+  if (codeOf(err) !== "ELOGIN") return undefined;
+  const numbers = errorNumbers(err).filter((n) => TRANSIENT_NUMBERS.has(n));
+  if (numbers[0] !== undefined) return numbers[0];
+  const messages = messagesOf(err);
+  return RESUMING_LOGIN.find(([, pattern]) => messages.some((m) => pattern.test(m)))?.[0];
+}
+
+/** A managed-identity or Entra ID token that could not be had: tedious throws an AggregateError
+ *  holding an EFEDAUTH ConnectionError (and the credential's own error). A configuration fault
+ *  (identity missing, not granted, wrong tenant), not a passing one. */
+export function isTokenFailure(err: unknown): boolean {
+  const visit = (e: DriverError | undefined, depth: number): boolean => {
+    if (!e || typeof e !== "object" || depth > 4) return false;
+    if (e.code === "EFEDAUTH") return true;
+    if (typeof e.name === "string" && /CredentialUnavailable|AuthenticationRequired|AuthenticationError/.test(e.name)) return true;
+    return visit(e.originalError, depth + 1) || ((e as { errors?: DriverError[] }).errors ?? []).some((x) => visit(x, depth + 1));
+  };
+  return visit(err as DriverError, 0);
 }
 
 /**
@@ -78,7 +134,8 @@ export function isConnectionError(err: unknown): boolean {
  * transient failure; other writes only when the request surely did not run.
  */
 export function isRetryable(err: unknown, idempotent: boolean): boolean {
-  if (err instanceof StoreError) return false;
+  if (err instanceof StoreError || isTimeout(err) || isTokenFailure(err)) return false;
+  if (resumingLoginNumber(err) !== undefined) return true;
   const numbers = errorNumbers(err);
   if (numbers.some((n) => NOT_EXECUTED_NUMBERS.has(n))) return true;
   const e = err as DriverError | undefined;
@@ -108,8 +165,30 @@ export function mapMssqlError(err: unknown): unknown {
       ? new StoreError("NOT_FOUND", `a referenced row does not exist: ${message}`, { cause: err })
       : new StoreError("INVALID_INPUT", `a value breaks a check constraint: ${message}`, { cause: err });
   }
+  if (isTimeout(err)) {
+    return new StoreError("UNAVAILABLE", `the call did not finish within its time limit and was cancelled (nothing was kept): ${message}`, {
+      cause: err,
+    });
+  }
+  if (isTokenFailure(err)) {
+    return new StoreError(
+      "CONFIG",
+      `no access token for SQL Server: check the managed identity (COUPONS_MSSQL_CLIENT_ID), that it exists and is a user of the database: ${messagesOf(err).join("; ")}`,
+      { cause: err },
+    );
+  }
+  const resuming = resumingLoginNumber(err);
+  if (resuming !== undefined) {
+    return new StoreError(
+      "UNAVAILABLE",
+      `the database is not accepting logins now (error ${resuming}: resuming, failing over or busy): ${message}`,
+      {
+        cause: err,
+      },
+    );
+  }
   const transient = numbers.some((n) => TRANSIENT_NUMBERS.has(n));
-  if (!transient && (first === 18456 || codeOf(err) === "ELOGIN" || /CredentialUnavailable|AuthenticationRequired/i.test(String(e.name)))) {
+  if (!transient && (first === 18456 || codeOf(err) === "ELOGIN")) {
     return new StoreError("CONFIG", `SQL Server refused the login; check the user, password or identity: ${message}`, { cause: err });
   }
   if (transient || isConnectionError(err)) {
@@ -120,16 +199,26 @@ export function mapMssqlError(err: unknown): unknown {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export type RetryPolicy = { attempts: number; baseDelayMs: number; maxDelayMs: number };
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, baseDelayMs: 200, maxDelayMs: 5_000 };
+export type RetryPolicy = {
+  attempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** How long a login refused "for now" (resumingLoginNumber) keeps being retried, whatever the
+   *  attempt count: an Azure SQL serverless database takes up to a minute to resume. */
+  resumeBudgetMs: number;
+};
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, baseDelayMs: 200, maxDelayMs: 5_000, resumeBudgetMs: 60_000 };
 
 /** Runs `fn`, repeating it with exponential backoff and jitter while its failure is retryable. */
 export async function withRetry<T>(fn: () => Promise<T>, idempotent: boolean, policy: RetryPolicy = DEFAULT_RETRY): Promise<T> {
+  const started = Date.now();
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn();
     } catch (err) {
-      if (attempt >= policy.attempts || !isRetryable(err, idempotent)) throw err;
+      if (!isRetryable(err, idempotent)) throw err;
+      const resuming = resumingLoginNumber(err) !== undefined;
+      if (resuming ? Date.now() - started >= policy.resumeBudgetMs : attempt >= policy.attempts) throw err;
       const delay = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
       await sleep(delay / 2 + Math.random() * (delay / 2));
     }

@@ -74,6 +74,7 @@ export function generationCalls(c: MssqlCalls): GenerationOps {
           ["Codes", sql.NVarChar(sql.MAX), JSON.stringify(codes)],
         ],
         false,
+        "bulk",
       );
       const r = one(rows, "sp_BulkInsertCoupons");
       const existing = strOrNull(r, "existing");

@@ -17,24 +17,39 @@ export function operationsCalls(c: MssqlCalls): OperationsOps {
     archive: {
       list: async (before, limit) =>
         (
-          await c.rows("dbo.sp_ListArchivableHistory", [
-            ["Before", sql.DateTime2, before],
-            ["Limit", sql.Int, limit],
-          ])
+          await c.rows(
+            "dbo.sp_ListArchivableHistory",
+            [
+              ["Before", sql.DateTime2, before],
+              ["Limit", sql.Int, limit],
+            ],
+            true,
+            "archive",
+          )
         ).map(attemptFromRow),
       move: async (before, batchSize) =>
         moved(
-          await c.rows("dbo.sp_ArchiveRedemptionHistory", [
-            ["Before", sql.DateTime2, before],
-            ["BatchSize", sql.Int, batchSize],
-          ]),
+          await c.rows(
+            "dbo.sp_ArchiveRedemptionHistory",
+            [
+              ["Before", sql.DateTime2, before],
+              ["BatchSize", sql.Int, batchSize],
+            ],
+            true,
+            "archive",
+          ),
         ),
       moveIds: async (ids) =>
         moved(
-          await c.rows("dbo.sp_ArchiveRedemptionHistory", [
-            ["BatchSize", sql.Int, ids.length],
-            ["Ids", sql.NVarChar(sql.MAX), JSON.stringify(ids.map(Number))],
-          ]),
+          await c.rows(
+            "dbo.sp_ArchiveRedemptionHistory",
+            [
+              ["BatchSize", sql.Int, ids.length],
+              ["Ids", sql.NVarChar(sql.MAX), JSON.stringify(ids.map(Number))],
+            ],
+            true,
+            "archive",
+          ),
         ),
     },
 
@@ -55,10 +70,15 @@ export function operationsCalls(c: MssqlCalls): OperationsOps {
 
     purgeIdempotencyKeys(before) {
       return purgeInBatches(async (size) => {
-        const rows = await c.rows("dbo.sp_PurgeIdempotencyKeys", [
-          ["Before", sql.DateTime2, before],
-          ["BatchSize", sql.Int, size],
-        ]);
+        const rows = await c.rows(
+          "dbo.sp_PurgeIdempotencyKeys",
+          [
+            ["Before", sql.DateTime2, before],
+            ["BatchSize", sql.Int, size],
+          ],
+          true,
+          "archive",
+        );
         return Number(one(rows, "sp_PurgeIdempotencyKeys").n);
       });
     },
