@@ -330,10 +330,13 @@ export function conformanceSuite(engine: EngineUnderTest): void {
         expect(await store.countCouponsWithPrefix(`${p}%`)).to.equal(0);
       });
 
-      it("streams a request's and a campaign's codes in insertion order", async () => {
+      it("streams a request's and a campaign's codes in insertion order, which is the order the batch gave them", async () => {
         const campaignId = await makeCampaign(store);
-        const a = codes(5);
-        const b = codes(3);
+        // Unsorted on purpose: an engine that inserts a batch in code order instead of input order fails.
+        const base = codes(5);
+        const a = [4, 0, 3, 1, 2].map((i) => base[i] as string);
+        const b = codes(3).reverse();
+        expect([...a].sort(), "the batch is not sorted").to.not.deep.equal(a);
         const ra = await makeCoupons(store, campaignId, a);
         await makeCoupons(store, campaignId, b);
         const byRequest: string[] = [];
