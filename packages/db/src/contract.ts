@@ -1,4 +1,5 @@
 // The CouponStore contract: what every engine (embedded PGlite, PostgreSQL, SQL Server) promises.
+// (Over 350 lines on purpose: the whole contract, its types and glossary, reads as one document.)
 // Apps import only from here (through the package index); engines implement it.
 //
 // Glossary
