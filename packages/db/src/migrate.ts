@@ -67,8 +67,8 @@ function readScripts(dir: string, pattern: RegExp, kind: Migration["kind"]): Mig
     const sql = readFileSync(join(dir, file), "utf8").replace(/\r\n/g, "\n");
     const version = Number(m[1]);
     if (out.some((x) => x.version === version)) {
-      const what = kind === "numbered" ? "migration" : "repeatable";
-      throw new StoreError("MIGRATION", `two ${what} files have number ${m[1]} in ${dir}; give each its own number`);
+      const what = kind === "numbered" ? "migration files have version" : "repeatable files have number";
+      throw new StoreError("MIGRATION", `two ${what} ${m[1]} in ${dir}; give each change its own number`);
     }
     out.push({ kind, version, name: m[2] as string, file, sql, checksum: checksumOf(sql) });
   }

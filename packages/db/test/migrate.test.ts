@@ -1,15 +1,36 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import pg from "pg";
 import { PGlite } from "@electric-sql/pglite";
 import { migrate, openStore } from "../src/index.ts";
-import { databaseDir, planMigrations, readMigrations } from "../src/migrate.ts";
+import { migrateEmbedded } from "../src/engines/embedded.ts";
+import { migratePostgres } from "../src/engines/postgres.ts";
+import { type Migration, databaseDir, planMigrations, planRepeatables, readMigrations, readRepeatables } from "../src/migrate.ts";
 import { expectStoreError } from "./conformance.ts";
 import { createPostgresDatabase, describePostgres } from "./support.ts";
 
 const available = readMigrations(databaseDir("postgres"));
+const repeatables = readRepeatables(databaseDir("postgres"));
+const files = (ms: Migration[]) => ms.map((m) => m.file);
+const recorded = (ms: Migration[]) => ms.map(({ file, checksum }) => ({ file, checksum }));
+
+/** A copy of database/postgres in a temp folder, to change repeatable files in; rm() removes it. */
+function copyOfPostgresDir(): { dir: string; rm(): void } {
+  const root = mkdtempSync(join(tmpdir(), "mig-copy-"));
+  cpSync(databaseDir("postgres"), join(root, "postgres"), { recursive: true });
+  return { dir: join(root, "postgres"), rm: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+/** sp_ functions that do not run as their owner, and those coupon_app may execute. */
+async function security(query: (text: string) => Promise<{ rows: Record<string, unknown>[] }>) {
+  const invoker = await query("SELECT proname FROM pg_proc WHERE proname LIKE 'sp\\_%' AND NOT (prosecdef AND proconfig IS NOT NULL)");
+  const granted = await query(
+    "SELECT proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace AND has_function_privilege('coupon_app', oid, 'EXECUTE') ORDER BY proname",
+  );
+  return { invoker: invoker.rows.map((r) => r.proname), granted: granted.rows.map((r) => r.proname as string) };
+}
 
 describe("migrations", () => {
   it("reads the numbered postgres files in order with checksums", () => {
@@ -29,17 +50,49 @@ describe("migrations", () => {
     expect(() => planMigrations(available, applied)).to.throw(/0001_schema\.sql was changed after it was applied/);
   });
 
+  it("accepts a database that recorded an earlier checksum the lock lists for the file, and no other", () => {
+    const procedures = available.find((m) => m.file === "0003_procedures.sql");
+    const earlier = procedures?.earlier?.[0];
+    expect(earlier, "the lock lists earlier checksums of 0003_procedures.sql").to.match(/^[0-9a-f]{64}$/);
+    const applied = available.map(({ version, name, checksum }) => ({
+      version,
+      name,
+      checksum: version === 3 ? (earlier as string) : checksum,
+    }));
+    expect(planMigrations(available, applied)).to.deep.equal([]);
+    applied[2] = { version: 3, name: "procedures", checksum: `${(earlier as string).slice(0, 63)}0` };
+    expect(() => planMigrations(available, applied)).to.throw(/0003_procedures\.sql was changed after it was applied/);
+  });
+
+  it("reads the repeatable files in name order, apart from the numbered ones", () => {
+    expect(files(repeatables)).to.deep.equal([...files(repeatables)].sort());
+    expect(files(repeatables)).to.include.members(["R__0100_views.sql", "R__0300_redemption.sql"]);
+    for (const r of repeatables) expect(r).to.include({ kind: "repeatable" });
+    expect(files(available).filter((f) => f.startsWith("R__"))).to.deep.equal([]);
+  });
+
+  it("plans every repeatable file on a fresh database or after a numbered migration, else from the first changed one", () => {
+    expect(planRepeatables(repeatables, [], false)).to.deep.equal(repeatables);
+    expect(planRepeatables(repeatables, recorded(repeatables), false)).to.deep.equal([]);
+    expect(planRepeatables(repeatables, recorded(repeatables), true)).to.deep.equal(repeatables);
+    const changed = recorded(repeatables).map((r, i) => (i === 2 ? { ...r, checksum: "c".repeat(64) } : r));
+    expect(files(planRepeatables(repeatables, changed, false))).to.deep.equal(files(repeatables.slice(2)));
+  });
+
   it("refuses a database migrated by a newer checkout", () => {
     const applied = [{ version: 9999, name: "future", checksum: "f".repeat(64) }];
     expect(() => planMigrations(available, applied)).to.throw(/migration 9999 \(future\) that this checkout does not have/);
   });
 
-  it("refuses two files with one version number", () => {
+  it("refuses two numbered files with one version, and two repeatable files with one number", () => {
     const dir = mkdtempSync(join(tmpdir(), "mig-"));
     try {
       writeFileSync(join(dir, "0001_a.sql"), "SELECT 1;");
       writeFileSync(join(dir, "0001_b.sql"), "SELECT 2;");
       expect(() => readMigrations(dir)).to.throw(/two migration files have version 0001/);
+      writeFileSync(join(dir, "R__0100_a.sql"), "SELECT 1;");
+      writeFileSync(join(dir, "R__0100_b.sql"), "SELECT 2;");
+      expect(() => readRepeatables(dir)).to.throw(/two repeatable files have number 0100/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -55,9 +108,57 @@ describe("migrations", () => {
     it("applies every file once and is a no-op the second time", async () => {
       const url = `embedded:${join(dir, "db")}`;
       const first = await migrate(url);
-      expect(first.applied.map((m) => m.file)).to.deep.equal(available.map((m) => m.file));
+      expect(files(first.applied)).to.deep.equal([...files(available), ...files(repeatables)]);
       const second = await migrate(url);
-      expect(second).to.deep.equal({ applied: [], alreadyApplied: available.length });
+      expect(second).to.deep.equal({ applied: [], alreadyApplied: available.length, unchangedRepeatables: repeatables.length });
+    });
+
+    it("re-applies a changed repeatable file and those after it, keeping every procedure secured and granted", async () => {
+      const copy = copyOfPostgresDir();
+      const db = await PGlite.create();
+      try {
+        await migrateEmbedded(db, copy.dir);
+        const before = await security((t) => db.query(t));
+        expect(before.invoker).to.deep.equal([]);
+        expect(before.granted).to.include.members(["sp_redeemcoupon", "sp_purgeidempotencykeys"]);
+        appendFileSync(join(copy.dir, "R__0300_redemption.sql"), "\nCOMMENT ON FUNCTION sp_ValidateCoupon(text, text) IS 'v2';\n");
+        const report = await migrateEmbedded(db, copy.dir);
+        expect(files(report.applied)).to.deep.equal(files(repeatables.filter((r) => r.file >= "R__0300")));
+        expect(report).to.include({ alreadyApplied: available.length, unchangedRepeatables: 3 });
+        const note = await db.query<{ d: string }>("SELECT obj_description('sp_ValidateCoupon(text,text)'::regprocedure) AS d");
+        expect(note.rows[0]?.d).to.equal("v2");
+        expect(await security((t) => db.query(t))).to.deep.equal(before);
+        expect((await migrateEmbedded(db, copy.dir)).applied).to.deep.equal([]);
+      } finally {
+        await db.close();
+        copy.rm();
+      }
+    });
+
+    it("rolls back a failing repeatable file whole and records nothing for it", async () => {
+      const copy = copyOfPostgresDir();
+      const db = await PGlite.create();
+      try {
+        await migrateEmbedded(db, copy.dir);
+        appendFileSync(
+          join(copy.dir, "R__0500_operations.sql"),
+          "\nCOMMENT ON FUNCTION sp_GetScaleStatus(timestamptz) IS 'half';\nSELECT no_such_function();\n",
+        );
+        await expectStoreError(
+          migrateEmbedded(db, copy.dir),
+          "MIGRATION",
+          /repeatable migration R__0500_operations\.sql failed and was rolled back/,
+        );
+        const note = await db.query<{ d: string | null }>("SELECT obj_description('sp_GetScaleStatus(timestamptz)'::regprocedure) AS d");
+        expect(note.rows[0]?.d).to.equal(null);
+        const row = await db.query<{ checksum: string }>(
+          "SELECT Checksum AS checksum FROM SchemaRepeatables WHERE File = 'R__0500_operations.sql'",
+        );
+        expect(row.rows[0]?.checksum).to.equal(repeatables.find((r) => r.file === "R__0500_operations.sql")?.checksum);
+      } finally {
+        await db.close();
+        copy.rm();
+      }
     });
 
     it("refuses to open a data folder whose applied file changed, and leaves it untouched", async () => {
@@ -88,8 +189,14 @@ describe("migrations", () => {
       const db = await createPostgresDatabase({ migrated: false });
       try {
         const [a, b] = await Promise.all([migrate(db.url), migrate(db.url)]);
-        expect(a.applied.length + b.applied.length).to.equal(available.length);
-        expect(await migrate(db.url)).to.deep.equal({ applied: [], alreadyApplied: available.length });
+        // the second waits for the first and then finds nothing to do
+        expect([files(a.applied), files(b.applied)]).to.deep.include([...files(available), ...files(repeatables)]);
+        expect(a.applied.length + b.applied.length).to.equal(available.length + repeatables.length);
+        expect(await migrate(db.url)).to.deep.equal({
+          applied: [],
+          alreadyApplied: available.length,
+          unchangedRepeatables: repeatables.length,
+        });
         const c = new pg.Client({ connectionString: db.url });
         await c.connect();
         try {
@@ -101,6 +208,28 @@ describe("migrations", () => {
         }
         await expectStoreError(migrate(db.url), "MIGRATION", /0002_views\.sql was changed after it was applied/);
       } finally {
+        await db.drop();
+      }
+    });
+
+    it("re-applies a changed repeatable file and those after it, leaving every procedure secured and granted as before", async () => {
+      const db = await createPostgresDatabase({ migrated: false });
+      const copy = copyOfPostgresDir();
+      const c = new pg.Client({ connectionString: db.url });
+      await c.connect();
+      try {
+        await migratePostgres(db.url, copy.dir);
+        const before = await security((t) => c.query(t));
+        expect(before.invoker).to.deep.equal([]);
+        appendFileSync(join(copy.dir, "R__0100_views.sql"), "\nCOMMENT ON VIEW vw_ActiveCampaigns IS 'v2';\n");
+        const report = await migratePostgres(db.url, copy.dir);
+        expect(files(report.applied)).to.deep.equal(files(repeatables.filter((r) => r.file >= "R__0100")));
+        expect(await security((t) => c.query(t))).to.deep.equal(before);
+        const note = await c.query("SELECT obj_description('vw_ActiveCampaigns'::regclass) AS d");
+        expect(note.rows[0].d).to.equal("v2");
+      } finally {
+        await c.end();
+        copy.rm();
         await db.drop();
       }
     });

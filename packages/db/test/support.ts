@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { type CouponStore, type OpenOptions, openStore } from "../src/index.ts";
 import { migratePostgres } from "../src/engines/postgres.ts";
-import { databaseDir, readMigrations } from "../src/migrate.ts";
+import { databaseDir, readMigrations, readRepeatables } from "../src/migrate.ts";
 import { createHash } from "node:crypto";
 import { withDatabase } from "./urls.ts";
 
@@ -34,7 +34,8 @@ let templateName: Promise<string> | undefined;
 function template(): Promise<string> {
   templateName ??= (async () => {
     const sum = createHash("sha256");
-    for (const m of readMigrations(databaseDir("postgres"))) sum.update(m.checksum);
+    const dir = databaseDir("postgres");
+    for (const m of [...readMigrations(dir), ...readRepeatables(dir)]) sum.update(m.checksum);
     const name = `coupons_tpl_${sum.digest("hex").slice(0, 16)}`;
     const admin = new pg.Client({ connectionString: POSTGRES_URL });
     await admin.connect();
@@ -131,7 +132,7 @@ export const postgresEngine: EngineUnderTest = {
 /** The login a service uses in production: a member of coupon_app, which may only EXECUTE procedures. */
 export const APP_LOGIN = "coupons_app_test";
 
-async function ensureAppLogin(): Promise<void> {
+export async function ensureAppLogin(): Promise<void> {
   const admin = new pg.Client({ connectionString: POSTGRES_URL });
   await admin.connect();
   try {
