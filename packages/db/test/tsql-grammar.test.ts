@@ -9,11 +9,11 @@ import { join, relative } from "node:path";
 import antlr from "antlr4ts-sql";
 import { expect } from "chai";
 import { splitBatches } from "../src/engines/mssql-migrate.ts";
-import { databaseDir, readMigrations } from "../src/migrate.ts";
+import { databaseDir, readMigrations, readRepeatables } from "../src/migrate.ts";
 
 const { antlr4tsSQL, SQLDialect } = antlr;
 const MSSQL_DIR = databaseDir("mssql");
-const ENGINE_FILE = new URL("../src/engines/mssql.ts", import.meta.url);
+const ENGINE_DIR = new URL("../src/engines/", import.meta.url);
 
 type Problem = { line: number; message: string };
 type Token = { text: string; line: number };
@@ -127,9 +127,9 @@ function checkScript(script: string): Problem[] {
   return [...(constructs?.length ? narrowProblems(script, constructs) : grammarProblems(script)), ...ruleProblems(script)];
 }
 
-/** The text of every numbered migration of a dialect (not the scripts in its subfolders). */
-function migrationsText(dialect: "postgres" | "mssql"): string {
-  return readMigrations(databaseDir(dialect))
+/** The text of every repeatable migration of a dialect: the current definition of every procedure. */
+function repeatablesText(dialect: "postgres" | "mssql"): string {
+  return readRepeatables(databaseDir(dialect))
     .map((m) => m.sql)
     .join("\n");
 }
@@ -213,10 +213,13 @@ describe("T-SQL in database/mssql", function () {
   });
 
   it("grants EXECUTE on every procedure the engine calls, and on nothing that does not exist", () => {
-    const engine = readFileSync(ENGINE_FILE, "utf8");
+    const engine = readdirSync(ENGINE_DIR)
+      .filter((f) => /^mssql.*\.ts$/.test(f))
+      .map((f) => readFileSync(new URL(f, ENGINE_DIR), "utf8"))
+      .join("\n");
     const called = new Set([...engine.matchAll(/"dbo\.(sp_\w+)"/g)].map((m) => m[1]));
-    // every numbered file: 0004 grants the store's first procedures, later files their own
-    const security = migrationsText("mssql");
+    // the repeatable files: each area file defines its procedures and grants them
+    const security = repeatablesText("mssql");
     const granted = new Set([...security.matchAll(/GRANT EXECUTE ON dbo\.(\w+) TO coupon_app/g)].map((m) => m[1]));
     const defined = new Set([...security.matchAll(/CREATE OR ALTER PROCEDURE dbo\.(\w+)/g)].map((m) => m[1]));
     expect(called.size).to.be.greaterThan(15);
@@ -231,14 +234,22 @@ describe("T-SQL in database/mssql", function () {
     expect(security, "the role must get no table access").to.not.match(/GRANT\s+(SELECT|INSERT|UPDATE|DELETE)/i);
   });
 
+  it("has the same repeatable files as database/postgres, none of them numbered", () => {
+    const names = (d: "postgres" | "mssql") => readRepeatables(databaseDir(d)).map((m) => m.file);
+    expect(names("mssql")).to.deep.equal(names("postgres"));
+    expect(names("mssql")).to.include("R__0300_redemption.sql");
+    expect(readMigrations(MSSQL_DIR).map((m) => m.file)).to.not.include.members(names("mssql"));
+  });
+
   it("mirrors the PostgreSQL procedure list", () => {
-    const pg = migrationsText("postgres");
+    const pg = repeatablesText("postgres");
     const pgNames = new Set([...pg.matchAll(/CREATE OR REPLACE FUNCTION (\w+)\(/g)].map((m) => m[1]?.toLowerCase()));
-    const ms = migrationsText("mssql");
+    const ms = repeatablesText("mssql");
     const msNames = new Set([...ms.matchAll(/CREATE OR ALTER (?:PROCEDURE|FUNCTION) dbo\.(\w+)/g)].map((m) => m[1]?.toLowerCase()));
     // fn_CheckInput is written out in the two T-SQL procedures that use it (a T-SQL function cannot THROW);
-    // fn_SecureProcedures does PostgreSQL's part of 0004_security (SQL Server needs no SECURITY DEFINER).
-    const pgOnly = new Set(["fn_checkinput", "fn_secureprocedures"]);
+    // fn_SecureProcedures does PostgreSQL's part of 0004_security (SQL Server needs no SECURITY DEFINER);
+    // the trigger function cascades per-user counters (SQL Server keeps the foreign key).
+    const pgOnly = new Set(["fn_checkinput", "fn_secureprocedures", "trg_campaigns_deleteuserredemptions"]);
     const missing = [...pgNames].filter((n) => !pgOnly.has(n as string) && !msNames.has(n));
     expect(missing, "PostgreSQL functions without a T-SQL twin").to.deep.equal([]);
     expect(
