@@ -24,7 +24,7 @@ function tsFiles(dir: string): string[] {
 }
 
 /** Relative imports of a file (static, dynamic and type-only), resolved to files. */
-export function importsOf(file: string, text: string): string[] {
+function importsOf(file: string, text: string): string[] {
   const out: string[] = [];
   for (const m of text.matchAll(/(?:import|export)\s[^'";]*?from\s*["'](\.[^"']+)["']|import\(\s*["'](\.[^"']+)["']\s*\)/g)) {
     const spec = m[1] ?? m[2];
@@ -34,7 +34,7 @@ export function importsOf(file: string, text: string): string[] {
 }
 
 /** The import circles of a graph, each as the list of files around it. */
-export function cycles(graph: Map<string, string[]>): string[][] {
+function cycles(graph: Map<string, string[]>): string[][] {
   const found: string[][] = [];
   const state = new Map<string, "open" | "done">();
   const stack: string[] = [];

@@ -9,7 +9,7 @@ import { databaseDir } from "../src/migrate.ts";
 type Dialect = "postgres" | "mssql";
 
 /** Table.Column -> declared character length, from every CREATE TABLE / ADD column in the schema text. */
-export function columnLengths(sql: string): Map<string, number> {
+function columnLengths(sql: string): Map<string, number> {
   const out = new Map<string, number>();
   const text = sql.replace(/--[^\n]*/g, "");
   for (const m of text.matchAll(/CREATE TABLE\s+(?:dbo\.)?(\w+)\s*\(([\s\S]*?)\n\);?/gi)) {
@@ -32,7 +32,7 @@ function schemaText(dialect: Dialect): string {
 }
 
 /** Every disagreement between the limits table and the columns, as sentences. */
-export function disagreements(columns: Map<string, number>, dialect: Dialect): string[] {
+function disagreements(columns: Map<string, number>, dialect: Dialect): string[] {
   const out: string[] = [];
   for (const [field, limit] of Object.entries(TEXT_LIMITS)) {
     for (const column of limit.columns) {
