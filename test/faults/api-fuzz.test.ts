@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { connect } from "node:net";
 import { expect } from "chai";
 import fc from "fast-check";
-import { KEYS, OpenApiChecker, addCoupons, seedCampaign, unique } from "../../apps/redeem-api/test/helpers.ts";
+import { KEYS, addCoupons, seedCampaign, unique } from "../../apps/redeem-api/test/helpers.ts";
 import { REFUSAL_CODES } from "@coupons/db";
 import { describePostgres } from "../../packages/db/test/support.ts";
 import { type ApiHarness, type Snapshot, changedTables, figures, snapshot, startApi } from "./support.ts";
@@ -155,14 +155,12 @@ type Sent = { method: string; path: string; status: number; body: unknown; conte
 describePostgres("faults: fuzzed requests to every endpoint", function () {
   this.timeout(120_000);
   let h: ApiHarness;
-  const checker = new OpenApiChecker();
   let inactiveCodes: string[];
   let redeemedCode: string;
   let liveCampaign: string;
 
   before(async () => {
-    await checker.init();
-    h = await startApi({ COUPONS_THROTTLE_USER_FAILURES: "1000000", COUPONS_THROTTLE_IP_FAILURES: "1000000" }, { checked: false });
+    h = await startApi({ COUPONS_THROTTLE_USER_FAILURES: "1000000", COUPONS_THROTTLE_IP_FAILURES: "1000000" });
     // coupons no fuzzed request can redeem: an inactive campaign's, and one redeemed already
     inactiveCodes = Array.from({ length: 5 }, (_, i) => `FZ${randomBytes(3).toString("hex").toUpperCase()}I${i}`);
     await seedCampaign(h.store, { codes: inactiveCodes, isActive: false });
@@ -176,7 +174,9 @@ describePostgres("faults: fuzzed requests to every endpoint", function () {
     await h?.close();
   });
 
-  /** Sends one request as given (raw bytes, any content type), checks the answer, returns it. */
+  /** Sends one request as given (raw bytes, any content type) through the checking client, which
+   *  requires every refusal to be a problem document without internals that the served document
+   *  allows; here no answer may be a 5xx either. */
   async function send(
     method: string,
     path: string,
@@ -188,46 +188,25 @@ describePostgres("faults: fuzzed requests to every endpoint", function () {
       headers?: Record<string, string>;
     } = {},
   ): Promise<Sent> {
-    const headers: Record<string, string> = { ...opts.headers };
-    if (opts.key !== null) headers["x-api-key"] = opts.key ?? KEYS.admin;
-    let body: string | Uint8Array | undefined;
-    if (opts.json !== undefined) body = JSON.stringify(opts.json);
-    else if (opts.raw !== undefined) body = opts.raw;
-    if (body !== undefined && opts.contentType !== null) headers["content-type"] = opts.contentType ?? "application/json";
     figures.fuzzedRequests++;
-    const res = await fetch(`${h.running.url}${path}`, { method, headers, body });
-    const text = await res.text();
-    const contentType = res.headers.get("content-type") ?? "";
-    const what = `${method} ${path.slice(0, 200)} ${JSON.stringify(opts.json ?? String(opts.raw ?? "")).slice(0, 300)} -> ${res.status} ${text.slice(0, 300)}`;
+    const res = await h.api.call(method, path, {
+      key: opts.key === null ? null : (opts.key ?? KEYS.admin),
+      body: opts.json,
+      raw: opts.json === undefined ? opts.raw : undefined,
+      contentType: opts.contentType,
+      headers: opts.headers,
+    });
+    const what = `${method} ${path.slice(0, 200)} ${JSON.stringify(opts.json ?? String(opts.raw ?? "")).slice(0, 300)} -> ${res.status} ${res.text.slice(0, 300)}`;
     if (res.status >= 500) figures.serverErrors++;
     expect(res.status, what).to.be.below(500);
-    let parsed: unknown = text;
-    if (res.status >= 400 && method !== "HEAD") {
-      expect(contentType, what).to.match(/^application\/problem\+json/);
-      parsed = JSON.parse(text);
-      const p = parsed as { type?: unknown; title?: unknown; status?: unknown; code?: unknown; detail?: unknown };
-      expect(p.status, what).to.equal(res.status);
-      expect(p.type, what)
-        .to.be.a("string")
-        .and.match(/^urn:coupons:problem:/);
-      expect(p.title, what).to.be.a("string");
-      expect(p.code, what).to.be.a("string");
-      // driver and SQL text, stack frames (the fuzzed input itself may be echoed, and holds SQL-ish text)
-      expect(text, `${what}: leaks internals`).to.not.match(
-        /\bat .+\.(ts|js):\d+|node_modules|\bsp_[A-Z][A-Za-z]+\(|syntax error at|duplicate key value|violates [a-z ]*constraint|invalid input syntax|PL\/pgSQL|SQLSTATE|relation "/,
-      );
-    } else if (res.status >= 400) {
-      expect(contentType, what).to.match(/^application\/problem\+json/);
-    } else if (/json/.test(contentType) && text) parsed = JSON.parse(text);
-    if (method !== "HEAD") checker.check(method, path, res.status, contentType, parsed);
     return {
       method,
       path,
       status: res.status,
-      body: parsed,
-      contentType,
+      body: res.body,
+      contentType: res.headers.get("content-type") ?? "",
       replayed: res.headers.get("idempotent-replayed") === "true",
-      keyed: headers["idempotency-key"] !== undefined,
+      keyed: opts.headers?.["idempotency-key"] !== undefined,
     };
   }
 

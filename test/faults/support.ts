@@ -5,7 +5,7 @@ import type { ChildProcess } from "node:child_process";
 import { type CouponStore, openStore } from "@coupons/db";
 import pg from "pg";
 import { type RunningServer, startServer, stopServer } from "../../apps/redeem-api/src/server.ts";
-import { ApiClient, OpenApiChecker, testConfig } from "../../apps/redeem-api/test/helpers.ts";
+import { ApiClient, testConfig } from "../../apps/redeem-api/test/helpers.ts";
 import { type TestDatabase, createPostgresDatabase } from "../../packages/db/test/support.ts";
 
 /** What the suite counts; printed once, at the very end of the run. */
@@ -108,18 +108,13 @@ export function changedTables(a: Snapshot, b: Snapshot): Record<string, string> 
 
 export type ApiHarness = { db: TestDatabase; store: CouponStore; running: RunningServer; api: ApiClient; close(): Promise<void> };
 
-export async function startApi(env: Record<string, string> = {}, opts: { checked?: boolean; poolSize?: number } = {}): Promise<ApiHarness> {
+export async function startApi(env: Record<string, string> = {}, opts: { poolSize?: number } = {}): Promise<ApiHarness> {
   const db = await createPostgresDatabase();
   let store: CouponStore | undefined;
   try {
     store = await openStore(db.url, { poolSize: opts.poolSize ?? 16 });
     const running = await startServer({ store, config: testConfig(env) });
-    let checker: OpenApiChecker | null = null;
-    if (opts.checked !== false) {
-      checker = new OpenApiChecker();
-      await checker.init();
-    }
-    const api = new ApiClient(running.url, checker);
+    const api = await ApiClient.connect(running.url);
     const s = store;
     return {
       db,

@@ -1,5 +1,6 @@
 // Builds the express app of the redeem API from a store and a configuration; never listens (see
 // server.ts). Order: request id + log, security headers, metrics, body, routes, 404/405, problems.
+// The routes' operations are registered here, and the OpenAPI document is generated from them.
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import express, { type Express, type RequestHandler } from "express";
@@ -8,27 +9,19 @@ import pino, { type Logger } from "pino";
 import { pinoHttp } from "pino-http";
 import type { CouponStore } from "@coupons/db";
 import type { ApiConfig } from "./config.ts";
-import { type Metrics, createMetrics } from "./metrics.ts";
+import { createMetrics } from "./metrics.ts";
+import { requireScope } from "./auth.ts";
+import { buildOpenApiDocument } from "./openapi.ts";
 import { HttpProblem, problemHandler } from "./problems.ts";
 import { campaignRoutes } from "./routes/campaigns.ts";
 import { couponRoutes } from "./routes/coupons.ts";
+import { docsRoutes, mountDocsAssets } from "./routes/docs.ts";
 import { generationRoutes } from "./routes/generation.ts";
 import { opsRoutes } from "./routes/ops.ts";
 import { redemptionRoutes } from "./routes/redemptions.ts";
+import type { Deps, Operation, Register } from "./routing.ts";
 import { type Throttle, createThrottle } from "./throttle.ts";
-
-export type Deps = {
-  store: CouponStore;
-  config: ApiConfig;
-  throttle: Throttle;
-  metrics: Metrics;
-  logger: Logger;
-  state: { shuttingDown: boolean };
-};
-
-type Method = "get" | "post" | "put" | "delete";
-/** Declares a path's methods; any other method on the path answers 405 with Allow. */
-export type Register = (path: string, methods: Partial<Record<Method, RequestHandler[]>>) => void;
+import { parse } from "./validation.ts";
 
 export type BuiltApp = { app: Express; deps: Deps; close(): Promise<void> };
 
@@ -46,6 +39,34 @@ export function createLogger(config: Pick<ApiConfig, "logLevel">): Logger {
 /** Coupon codes are bearer secrets: logs keep the first 4 characters of a code in a path. */
 function maskPath(url: string): string {
   return url.replace(/^(\/v1\/coupons\/)([^/?]{1,4})[^/?]*/, "$1$2…");
+}
+
+/** /v1/coupons/{code} -> /v1/coupons/:code */
+const expressPath = (path: string) => path.replace(/\{([A-Za-z]+)\}/g, ":$1");
+
+/** Any method a path does not declare answers 405 with Allow. */
+function methodNotAllowed(app: Express, operations: readonly Operation[]): void {
+  const byPath = new Map<string, string[]>();
+  for (const op of operations) {
+    const allowed = byPath.get(op.path) ?? [];
+    allowed.push(op.method.toUpperCase(), ...(op.method === "get" ? ["HEAD"] : []));
+    byPath.set(op.path, allowed);
+  }
+  for (const [path, allowed] of byPath) {
+    const allow = allowed.join(", ");
+    app.all(expressPath(path), (req, _res, next) => {
+      next(
+        new HttpProblem(
+          405,
+          "METHOD_NOT_ALLOWED",
+          "Method not allowed",
+          `${req.method} is not allowed here; use ${allow}`,
+          {},
+          { Allow: allow },
+        ),
+      );
+    });
+  }
 }
 
 export function createApp(options: { store: CouponStore; config: ApiConfig; logger?: Logger; throttle?: Throttle }): BuiltApp {
@@ -99,33 +120,34 @@ export function createApp(options: { store: CouponStore; config: ApiConfig; logg
     next();
   });
 
-  const register: Register = (path, methods) => {
-    const allowed: string[] = [];
-    for (const [method, handlers] of Object.entries(methods) as [Method, RequestHandler[]][]) {
-      app[method](path, ...handlers);
-      allowed.push(method.toUpperCase());
-      if (method === "get") allowed.push("HEAD");
-    }
-    const allow = allowed.join(", ");
-    app.all(path, (req, _res, next) => {
-      next(
-        new HttpProblem(
-          405,
-          "METHOD_NOT_ALLOWED",
-          "Method not allowed",
-          `${req.method} is not allowed here; use ${allow}`,
-          {},
-          { Allow: allow },
-        ),
-      );
+  const operations: Operation[] = [];
+  const register: Register = (op, handler) => {
+    operations.push(op);
+    const handlers: RequestHandler[] = op.access === "public" ? [] : [requireScope(config.apiKeys, ...op.access)];
+    handlers.push(async (req, res) => {
+      const headers = op.headers && Object.fromEntries(Object.keys(op.headers.shape).map((name) => [name, req.get(name)]));
+      const input = {
+        params: op.params && parse(op.params, req.params, "path"),
+        headers: op.headers && parse(op.headers, headers, "header"),
+        body: op.body && parse(op.body, req.body, "body"),
+      };
+      await handler(input as Parameters<typeof handler>[0], req, res);
     });
+    app[op.method](expressPath(op.path), ...handlers);
   };
 
+  let document: string | undefined;
+  mountDocsAssets(app);
+  docsRoutes(register, () => {
+    document ??= JSON.stringify(buildOpenApiDocument(operations));
+    return document;
+  });
   opsRoutes(register, deps);
   redemptionRoutes(register, deps);
   couponRoutes(register, deps);
   campaignRoutes(register, deps);
   generationRoutes(register, deps);
+  methodNotAllowed(app, operations);
 
   app.use((req, _res, next) => {
     next(

@@ -8,6 +8,7 @@ import type { CouponStore } from "@coupons/db";
 import type { Logger } from "pino";
 import { type BuiltApp, createApp } from "./app.ts";
 import type { ApiConfig } from "./config.ts";
+import { HttpProblem } from "./problems.ts";
 
 export type RunningServer = {
   server: Server;
@@ -44,13 +45,19 @@ function answerClientError(err: Error & { code?: string }, socket: Duplex & { _h
     socket.destroy();
     return;
   }
-  const [status, code, title, detail] =
+  const { problem } =
     err.code === "HPE_HEADER_OVERFLOW"
-      ? [431, "HEADERS_TOO_LARGE", "The request's URL and headers are too large", "send a shorter URL and smaller headers (16 KB in all)"]
+      ? new HttpProblem(
+          431,
+          "HEADERS_TOO_LARGE",
+          "The request's URL and headers are too large",
+          "send a shorter URL and smaller headers (16 KB in all)",
+        )
       : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
-        ? [408, "REQUEST_TIMEOUT", "The request was not received in time", "send the whole request promptly"]
-        : [400, "BAD_REQUEST", "The request cannot be parsed as HTTP/1.1", "send a well-formed HTTP request"];
-  const body = JSON.stringify({ type: `urn:coupons:problem:${code.toLowerCase().replaceAll("_", "-")}`, title, status, code, detail });
+        ? new HttpProblem(408, "REQUEST_TIMEOUT", "The request was not received in time", "send the whole request promptly")
+        : new HttpProblem(400, "BAD_REQUEST", "The request cannot be parsed as HTTP/1.1", "send a well-formed HTTP request");
+  const { status } = problem;
+  const body = JSON.stringify(problem);
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/problem+json\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,

@@ -1,5 +1,5 @@
 // The container's CMD, proven without Docker: build with `tsc -b`, run apps/redeem-api/dist/main.js
-// with plain node (no --conditions=source), get /healthz, stop it with SIGTERM.
+// with plain node (no --conditions=source), read its document, get /healthz, stop it with SIGTERM.
 import { execFile, spawn } from "node:child_process";
 import { once } from "node:events";
 import { existsSync } from "node:fs";
@@ -7,7 +7,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { expect } from "chai";
-import { startApiProcess, testEnv } from "./helpers.ts";
+import { ApiClient, startApiProcess, testEnv } from "./helpers.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const entry = join(root, "apps/redeem-api/dist/main.js");
@@ -30,10 +30,12 @@ describe("the compiled server (the image's CMD)", function () {
       testEnv({ COUPONS_LOG_LEVEL: "info", COUPONS_DATABASE_URL: "embedded:memory" }),
     );
     try {
-      const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+      // the compiled server generates and serves its document; every answer is checked against it
+      const api = await ApiClient.connect(`http://127.0.0.1:${port}`);
+      const health = await api.get("/healthz", null);
       expect(health.status).to.equal(200);
-      expect(await health.json()).to.deep.equal({ status: "ok" });
-      const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+      expect(health.body).to.deep.equal({ status: "ok" });
+      const ready = await api.get("/readyz", null);
       expect(ready.status).to.equal(200);
       // every line on stdout is a JSON log record
       for (const line of output().trim().split("\n")) expect(() => JSON.parse(line), line).to.not.throw();

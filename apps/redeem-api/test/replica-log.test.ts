@@ -8,7 +8,7 @@ import { openStore } from "@coupons/db";
 import { makeCampaign, makeCoupons } from "../../../packages/db/test/conformance.ts";
 import { type Replica, skipUnlessReplica, startReplica } from "../../../packages/db/test/replica-support.ts";
 import { POSTGRES_URL, type TestDatabase, createPostgresDatabase, describePostgres } from "../../../packages/db/test/support.ts";
-import { KEYS, startApiProcess, testEnv } from "./helpers.ts";
+import { ApiClient, KEYS, startApiProcess, testEnv } from "./helpers.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 
@@ -42,23 +42,19 @@ describePostgres("redeem API with a read replica", function () {
       testEnv({ COUPONS_LOG_LEVEL: "info", COUPONS_DATABASE_URL: db.url, COUPONS_DATABASE_READ_URL: readUrl }),
     );
     try {
-      const base = `http://127.0.0.1:${port}`;
-      const redeem = await fetch(`${base}/v1/redemptions`, {
-        method: "POST",
-        headers: { "content-type": "application/json", "x-api-key": KEYS.admin },
-        body: JSON.stringify({ code: "REPLICA1", userId: "u1" }),
-      });
-      expect(redeem.status, await redeem.clone().text()).to.equal(200);
+      const api = await ApiClient.connect(`http://127.0.0.1:${port}`);
+      const redeem = await api.post("/v1/redemptions", { code: "REPLICA1", userId: "u1" }, KEYS.admin);
+      expect(redeem.status, redeem.text).to.equal(200);
       // the replica catches up with the redemption, then the stats read it there
       let stats: { redeemedCoupons?: number } = {};
       for (let i = 0; i < 100 && stats.redeemedCoupons !== 1; i++) {
-        const r = await fetch(`${base}/v1/campaigns/${encodeURIComponent(campaignId)}/stats`, { headers: { "x-api-key": KEYS.reader } });
+        const r = await api.get(`/v1/campaigns/${encodeURIComponent(campaignId)}/stats`, KEYS.reader);
         expect(r.status).to.equal(200);
-        stats = (await r.json()) as typeof stats;
+        stats = r.body;
         if (stats.redeemedCoupons !== 1) await new Promise((r) => setTimeout(r, 100));
       }
       expect(stats.redeemedCoupons).to.equal(1);
-      const active = await fetch(`${base}/v1/campaigns`, { headers: { "x-api-key": KEYS.reader } });
+      const active = await api.get("/v1/campaigns", KEYS.reader);
       expect(active.status).to.equal(200);
       const lines = output()
         .trim()

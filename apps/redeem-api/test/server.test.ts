@@ -48,7 +48,7 @@ describe("behind a trusted proxy", () => {
   it("When the proxy is trusted, then X-Forwarded-For names the end user's address", async () => {
     const code = unique("xff");
     await seedCampaign(store, { codes: [code] });
-    const api = new ApiClient(running.url);
+    const api = await ApiClient.connect(running.url);
     const r = await api.post("/v1/redemptions", { code, userId: "u1" }, KEYS.shop, { "x-forwarded-for": "198.51.100.23" });
     expect(r.status).to.equal(200);
     const [attempt] = await store.listRedemptionAttempts({ couponCode: code });
@@ -68,7 +68,7 @@ describe("failures inside", () => {
           cause: new Error("x"),
         });
       },
-      listActiveCampaigns: async () => {
+      getCouponDetails: async () => {
         throw new StoreError("INVALID_INPUT", "a value is too long for its column: value too long for type character varying(100)", {
           cause: Object.assign(new Error("value too long"), { code: "22001" }),
         });
@@ -76,7 +76,7 @@ describe("failures inside", () => {
     });
     const running = await startServer({ store: leaky, config: testConfig() });
     try {
-      const api = new ApiClient(running.url);
+      const api = await ApiClient.connect(running.url);
       const r = await api.get("/v1/campaigns/x", KEYS.reader);
       expect(r.status).to.equal(500);
       expect(r.body.code).to.equal("INTERNAL");
@@ -85,9 +85,37 @@ describe("failures inside", () => {
       expect(u.status).to.equal(503);
       expect(u.headers.get("retry-after")).to.equal("5");
       expect(u.text).to.not.match(/ECONNREFUSED|10\.1\.2\.3/);
-      const i = await api.get("/v1/campaigns", KEYS.reader);
+      const i = await api.get("/v1/coupons/ANY", KEYS.reader);
       expect(i.status).to.equal(400);
+      expect(i.body.detail).to.equal("a value in the request is not acceptable");
       expect(i.text).to.not.match(/character varying/);
+    } finally {
+      await stopServer(running);
+    }
+  });
+});
+
+describe("store refusals written for callers", () => {
+  it("When the store refuses an input with its own message (expose), then the client reads that message; the same code from a driver error is generic", async () => {
+    const store = await openStore("embedded:memory");
+    const own = "userId must be at most 100 characters";
+    const refusing = overrideStore(store, {
+      assignCoupon: async () => {
+        throw new StoreError("INVALID_INPUT", own);
+      },
+      unassignCoupon: async () => {
+        throw new StoreError("INVALID_INPUT", own, { cause: new Error("from the driver"), expose: false });
+      },
+    });
+    const running = await startServer({ store: refusing, config: testConfig() });
+    try {
+      const api = await ApiClient.connect(running.url);
+      const shown = await api.put("/v1/coupons/ANY/assignment", { userId: "u1" });
+      expect(shown.status).to.equal(400);
+      expect(shown.body).to.include({ code: "INVALID_INPUT", detail: own });
+      const hidden = await api.delete("/v1/coupons/ANY/assignment");
+      expect(hidden.status).to.equal(400);
+      expect(hidden.body).to.include({ code: "INVALID_INPUT", detail: "a value in the request is not acceptable" });
     } finally {
       await stopServer(running);
     }
@@ -120,7 +148,7 @@ describe("graceful shutdown", () => {
       },
     });
     const running = await startServer({ store: slow, config: testConfig() });
-    const api = new ApiClient(running.url);
+    const api = await ApiClient.connect(running.url);
     const pending = api.post("/v1/redemptions", { code, userId: "late" }, KEYS.shop);
     await inFlight;
     const stopping = stopServer(running);
@@ -128,7 +156,7 @@ describe("graceful shutdown", () => {
     expect(running.server.listening).to.equal(false);
     let refused = false;
     try {
-      await fetch(`${running.url}/healthz`);
+      await api.get("/healthz", null);
     } catch {
       refused = true;
     }

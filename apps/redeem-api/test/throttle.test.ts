@@ -35,7 +35,7 @@ function throttleScenarios(kind: "memory" | "redis") {
   const start = async () => {
     const s = await startServer({ store, config: testConfig(env()) });
     servers.push(s);
-    return new ApiClient(s.url);
+    return ApiClient.connect(s.url);
   };
 
   before(async () => {

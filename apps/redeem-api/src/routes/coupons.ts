@@ -1,42 +1,105 @@
 // Coupon lookups and assignment: GET /v1/coupons/{code}, PUT|DELETE /v1/coupons/{code}/assignment.
 import { z } from "zod";
-import type { Deps, Register } from "../app.ts";
-import { requireScope } from "../auth.ts";
 import { notFound } from "../problems.ts";
-import { couponCode, parse, userId } from "../validation.ts";
+import { DATABASE_DOWN, type Deps, type Operation, type Register } from "../routing.ts";
+import { CouponDetails } from "../schemas.ts";
+import { couponCode, userId } from "../validation.ts";
 
-const codeParams = z.object({ code: couponCode });
-const assignBody = z.object({ userId }).strict();
+const codeParams = z.object({ code: couponCode.describe("the coupon's code, in any case") });
+const assignBody = z.object({ userId }).strict().meta({ id: "AssignmentInput", description: "The user the coupon is kept for" });
+
+const exampleDetails = {
+  couponId: "1001",
+  couponCode: "SPRING-7KQ2MX9A",
+  campaignId: "SPRING-2030",
+  isRedeemed: false,
+  redeemedAt: null,
+  redeemedBy: null,
+  expiresAt: "2030-05-31T23:59:59.000Z",
+  assignedTo: null,
+  generationBatchId: "5f0c3c9e-1b7a-4d2e-9a51-0d6f2b7c8e11",
+  createdAt: "2030-02-01T09:05:00.000Z",
+  status: "available",
+  campaign: {
+    campaignId: "SPRING-2030",
+    name: "Spring sale",
+    description: null,
+    startDate: "2030-03-01T00:00:00.000Z",
+    endDate: "2030-05-31T23:59:59.000Z",
+    discountPercentage: 15,
+    discountAmount: null,
+    maxRedemptionsPerUser: 1,
+    maxTotalRedemptions: null,
+    currentRedemptions: 0,
+    isActive: true,
+    createdAt: "2030-02-01T09:00:00.000Z",
+    updatedAt: "2030-02-01T09:00:00.000Z",
+    createdBy: "apikey:admin",
+  },
+};
+
+export const getCouponDetails = {
+  operationId: "getCouponDetails",
+  method: "get",
+  path: "/v1/coupons/{code}",
+  tag: "Coupons",
+  summary: "Look a coupon up: its campaign and whether it can be redeemed now",
+  description:
+    "The status is computed when asked: available, assigned (kept for one user), redeemed, expired, or campaign_inactive. Nothing changes.",
+  access: ["read"],
+  params: codeParams,
+  success: { status: 200, description: "The coupon", schema: CouponDetails, example: exampleDetails },
+  problems: { 404: "COUPON_NOT_FOUND: no coupon has this code", ...DATABASE_DOWN },
+} as const satisfies Operation;
+
+export const assignCoupon = {
+  operationId: "assignCoupon",
+  method: "put",
+  path: "/v1/coupons/{code}/assignment",
+  tag: "Coupons",
+  summary: "Keep a coupon for one user",
+  description: "Only that user can redeem it afterwards.",
+  access: ["admin"],
+  params: codeParams,
+  body: assignBody,
+  bodyExample: { userId: "user-42" },
+  success: {
+    status: 200,
+    description: "The coupon after the change",
+    schema: CouponDetails,
+    example: { ...exampleDetails, assignedTo: "user-42", status: "assigned" },
+  },
+  problems: {
+    404: "COUPON_NOT_FOUND: no coupon has this code",
+    409: "CONFLICT: the coupon is assigned to another user or redeemed",
+    ...DATABASE_DOWN,
+  },
+} as const satisfies Operation;
+
+export const unassignCoupon = {
+  operationId: "unassignCoupon",
+  method: "delete",
+  path: "/v1/coupons/{code}/assignment",
+  tag: "Coupons",
+  summary: "Make an assigned coupon available to anyone again",
+  description: "Removes the coupon's assignment.",
+  access: ["admin"],
+  params: codeParams,
+  success: { status: 200, description: "The coupon after the change", schema: CouponDetails, example: exampleDetails },
+  problems: { 404: "COUPON_NOT_FOUND: no coupon has this code", 409: "CONFLICT: the coupon is redeemed", ...DATABASE_DOWN },
+} as const satisfies Operation;
 
 export function couponRoutes(register: Register, deps: Deps): void {
   const { store } = deps;
-  register("/v1/coupons/:code", {
-    get: [
-      requireScope(deps.config.apiKeys, "read"),
-      async (req, res) => {
-        const { code } = parse(codeParams, req.params, "path");
-        const details = await store.getCouponDetails(code);
-        if (!details) throw notFound(`coupon ${code.toUpperCase()} does not exist`, "COUPON_NOT_FOUND");
-        res.json(details);
-      },
-    ],
+  register(getCouponDetails, async ({ params }, _req, res) => {
+    const details = await store.getCouponDetails(params.code);
+    if (!details) throw notFound(`coupon ${params.code.toUpperCase()} does not exist`, "COUPON_NOT_FOUND");
+    res.json(details);
   });
-
-  register("/v1/coupons/:code/assignment", {
-    put: [
-      requireScope(deps.config.apiKeys, "admin"),
-      async (req, res) => {
-        const { code } = parse(codeParams, req.params, "path");
-        const body = parse(assignBody, req.body, "body");
-        res.json(await store.assignCoupon(code, body.userId));
-      },
-    ],
-    delete: [
-      requireScope(deps.config.apiKeys, "admin"),
-      async (req, res) => {
-        const { code } = parse(codeParams, req.params, "path");
-        res.json(await store.unassignCoupon(code));
-      },
-    ],
+  register(assignCoupon, async ({ params, body }, _req, res) => {
+    res.json(await store.assignCoupon(params.code, body.userId));
+  });
+  register(unassignCoupon, async ({ params }, _req, res) => {
+    res.json(await store.unassignCoupon(params.code));
   });
 }
