@@ -7,7 +7,7 @@ import { expect } from "chai";
 import { EXIT } from "../../apps/generator/src/errors.ts";
 import { type CliResult, createCampaign, finished, startCli, tempDir, withStore } from "../../apps/generator/test/helpers.ts";
 import { type TestDatabase, createPostgresDatabase, describePostgres } from "../../packages/db/test/support.ts";
-import { changedTables, snapshot, track } from "./support.ts";
+import { changedTables, snapshot } from "./support.ts";
 
 type Case = { args: string[]; names: RegExp; env?: Record<string, string> };
 
@@ -135,7 +135,7 @@ async function runAll(cases: Case[], env: Record<string, string>): Promise<{ c: 
   const worker = async () => {
     while (next < cases.length) {
       const c = cases[next++] as Case;
-      results.push({ c, r: await finished(track(startCli(c.args, { env: { ...env, ...c.env } }))) });
+      results.push({ c, r: await finished(startCli(c.args, { env: { ...env, ...c.env } })) });
     }
   };
   await Promise.all([worker(), worker(), worker()]);

@@ -3,10 +3,10 @@
 // under a running worker. In the end: exactly N distinct codes, Generated, GeneratedAmount = N.
 import type { ChildProcess } from "node:child_process";
 import { expect } from "chai";
-import { type CliResult, createCampaign, finished, startCli, until, withStore } from "../../apps/generator/test/helpers.ts";
+import { type CliResult, createCampaign, finished, nextEvent, startCli, until, withStore } from "../../apps/generator/test/helpers.ts";
 import { EXIT } from "../../apps/generator/src/errors.ts";
 import { type TestDatabase, createPostgresDatabase, describePostgres } from "../../packages/db/test/support.ts";
-import { figures, track, withPg } from "./support.ts";
+import { figures, withPg } from "./support.ts";
 
 const explain = (r: CliResult) => `exit ${r.code} signal ${r.signal}\nstdout: ${r.stdout.slice(-2000)}\nstderr: ${r.stderr.slice(-2000)}`;
 
@@ -14,6 +14,7 @@ type RequestState = { status: string; generated: number; requested: number; rows
 
 describePostgres("faults: generator crashes on PostgreSQL", function () {
   this.timeout(120_000);
+  const BATCH = 2000;
   let db: TestDatabase;
   before(async () => {
     db = await createPostgresDatabase();
@@ -43,46 +44,74 @@ describePostgres("faults: generator crashes on PostgreSQL", function () {
     });
 
   const run = (id: string, extra: string[] = [], env: Record<string, string> = {}): ChildProcess =>
-    track(
-      startCli(["--json", "run", "--request-id", id, "--batch-size", "2000", ...extra], {
-        env: { COUPONS_DATABASE_URL: db.url, ...env },
-      }),
-    );
+    startCli(["--json", "run", "--request-id", id, "--batch-size", String(BATCH), ...extra], {
+      env: { COUPONS_DATABASE_URL: db.url, ...env },
+    });
 
   async function expectComplete(id: string, n: number) {
     const s = await state(id);
     expect(s, JSON.stringify(s)).to.include({ status: "Generated", generated: n, requested: n, rows: n, distinct: n });
   }
 
-  it("When a worker is SIGKILLed at 12 random moments and restarted each time, then the request ends Generated with exactly N distinct codes", async () => {
-    // More than 12 runs of at most ~1 s can make on a quiet machine (~110k codes/s here), so the
-    // request cannot finish before the twelfth kill (300k did, once, on an idle machine).
-    const N = 1_500_000;
+  // Where each run dies, read from the worker's own JSON log lines and the committed batches, never
+  // from a clock: the same moments on a machine of any speed. "spawned": before Node has loaded the
+  // CLI; "claimed": at generation.start (the request is held, no batch yet); "first batch": at the
+  // first generation.progress (one batch committed); a number k: once k batches of this run are
+  // committed (read from the table), with more in flight.
+  const MOMENTS: ("spawned" | "claimed" | "first batch" | number)[] = [
+    "spawned",
+    "claimed",
+    "first batch",
+    2,
+    5,
+    "claimed",
+    "first batch",
+    3,
+    1,
+    "claimed",
+    4,
+    "first batch",
+  ];
+  /** Resolves once `child` has reached `moment` (false: it exited first). */
+  async function reached(child: ChildProcess, id: string, moment: (typeof MOMENTS)[number]): Promise<boolean> {
+    if (moment === "spawned") return true;
+    if (moment === "first batch") return (await nextEvent(child, "generation.progress")) !== null;
+    const start = await nextEvent(child, "generation.start");
+    if (start === null || moment === "claimed") return start !== null;
+    const target = Number(start.generated) + moment * BATCH;
+    let exited = false;
+    child.once("exit", () => {
+      exited = true;
+    });
+    // the mocha timeout is the only limit: the batches come as fast as the machine makes them
+    await until(`${moment} batches of this run`, async () => exited || (await state(id)).generated >= target, Number.POSITIVE_INFINITY);
+    return !exited;
+  }
+
+  it(`When a worker is SIGKILLed at ${MOMENTS.length} moments read from its own progress and restarted each time, then the request ends Generated with exactly N distinct codes`, async () => {
+    // every run is killed after at most a few batches (the deepest moment is 5 batches of 2000, plus
+    // those in flight), so 12 runs cannot finish 200 batches at any machine speed
+    const N = 400_000;
     const id = await newRequest(N);
     const log: string[] = [];
     let kills = 0;
-    const t0 = Date.now();
-    while (kills < 12 && Date.now() - t0 < 45_000) {
+    for (const moment of MOMENTS) {
       const child = run(id);
       const done = finished(child);
-      // from "still starting" (no claim yet) to "deep in batches"
-      const delay = 80 + Math.floor(Math.random() * 900);
-      const timer = setTimeout(() => child.kill("SIGKILL"), delay);
+      const there = await reached(child, id, moment);
+      child.kill("SIGKILL");
       const r = await done;
-      clearTimeout(timer);
       const s = await state(id);
-      log.push(`after ${delay} ms: ${r.signal ?? `exit ${r.code}`}, ${s.status} ${s.generated}/${N}, ${s.rows} rows`);
+      log.push(
+        `killed at ${moment}${there ? "" : " (exited before)"}: ${r.signal ?? `exit ${r.code}`}, ${s.status} ${s.generated}/${N}, ${s.rows} rows`,
+      );
       // whatever the moment, the count and the rows agree: a batch is all in or all out
       expect(s.rows, log.join("\n")).to.equal(s.generated);
       expect(s.distinct, log.join("\n")).to.equal(s.rows);
-      if (r.signal === "SIGKILL") kills++;
-      else {
-        expect(r.code, `${log.join("\n")}\n${explain(r)}`).to.equal(EXIT.OK);
-        break; // it finished before the kill: nothing left to crash
-      }
+      expect(there && r.signal === "SIGKILL", `the worker was alive at "${moment}"\n${log.join("\n")}\n${explain(r)}`).to.equal(true);
+      kills++;
     }
-    expect(kills, `the request must survive at least 10 kills\n${log.join("\n")}`).to.be.at.least(10);
-    expect((await state(id)).generated, "the kills came mid-run").to.be.below(N);
+    expect((await state(id)).generated, `the kills came mid-run\n${log.join("\n")}`).to.be.below(N);
     const last = await finished(run(id));
     expect(last.code, `${log.join("\n")}\n${explain(last)}`).to.equal(EXIT.OK);
     await expectComplete(id, N);
@@ -90,14 +119,32 @@ describePostgres("faults: generator crashes on PostgreSQL", function () {
   });
 
   for (const workers of [2, 3]) {
-    it(`When ${workers} workers are started on one request at once, then it ends with exactly N codes, and the others say they are busy`, async () => {
-      const N = 60_000;
+    it(`When ${workers} workers are started on one request at once, then exactly one works it to N codes and the others exit 4 saying it is being worked by another worker`, async () => {
+      const N = 200_000;
       const id = await newRequest(N);
-      const results = await Promise.all(Array.from({ length: workers }, () => finished(run(id))));
-      const all = results.map(explain).join("\n---\n");
-      for (const r of results) expect(r.code, all).to.be.oneOf([EXIT.OK, EXIT.BUSY]);
-      expect(results.filter((r) => r.code === EXIT.OK).length, all).to.be.at.least(1);
-      for (const r of results.filter((x) => x.code === EXIT.BUSY)) expect(r.stdout + r.stderr).to.contain("being worked by another worker");
+      const children = Array.from({ length: workers }, () => run(id));
+      const results = children.map((c) => finished(c));
+      // The first to log generation.start holds the claim; it is paused (SIGSTOP, its claim held)
+      // until every other worker has answered, so none of them can find the request finished
+      // instead of busy, however fast or slow the machine.
+      const winner = await Promise.any(
+        children.map(async (c) => {
+          if (!(await nextEvent(c, "generation.start"))) throw new Error("exited without claiming");
+          return c;
+        }),
+      ).catch(async () => {
+        throw new Error(`no worker claimed the request:\n${(await Promise.all(results)).map(explain).join("\n---\n")}`);
+      });
+      winner.kill("SIGSTOP");
+      const losers = await Promise.all(results.filter((_, i) => children[i] !== winner));
+      winner.kill("SIGCONT");
+      const won = await (results[children.indexOf(winner)] as Promise<CliResult>);
+      const all = [won, ...losers].map(explain).join("\n---\n");
+      expect(won.code, all).to.equal(EXIT.OK);
+      for (const r of losers) {
+        expect(r.code, all).to.equal(EXIT.BUSY);
+        expect(r.stdout + r.stderr, all).to.contain("being worked by another worker");
+      }
       await expectComplete(id, N);
     });
   }
@@ -193,7 +240,7 @@ describePostgres("faults: generator crashes on PostgreSQL", function () {
 
   it("When the database server cannot be reached at all, then the worker exits 6 with a message naming the database", async () => {
     const r = await finished(
-      track(startCli(["run", "--request-id", "whatever"], { env: { COUPONS_DATABASE_URL: "postgres://postgres@127.0.0.1:1/nowhere" } })),
+      startCli(["run", "--request-id", "whatever"], { env: { COUPONS_DATABASE_URL: "postgres://postgres@127.0.0.1:1/nowhere" } }),
     );
     expect(r.code, explain(r)).to.equal(EXIT.UNAVAILABLE);
     expect(r.stdout + r.stderr).to.match(/database/i);

@@ -1,11 +1,9 @@
 // Shared by the fault suite: the figures it reports at the end, the real API on a fresh PostgreSQL
-// database, direct reads of the tables (the check must not trust the code under test), and child
-// processes that are killed whatever happens.
-import type { ChildProcess } from "node:child_process";
+// database, and direct reads of the tables (the check must not trust the code under test).
 import { type CouponStore, openStore } from "@coupons/db";
 import pg from "pg";
-import { type RunningServer, startServer, stopServer } from "../../apps/redeem-api/src/server.ts";
-import { ApiClient, testConfig } from "../../apps/redeem-api/test/helpers.ts";
+import type { RunningServer } from "../../apps/redeem-api/src/server.ts";
+import type { ApiClient } from "../../apps/redeem-api/test/helpers.ts";
 import { type TestDatabase, createPostgresDatabase } from "../../packages/db/test/support.ts";
 
 /** What the suite counts; printed once, at the very end of the run. */
@@ -38,24 +36,9 @@ after(function printFigures() {
   );
 });
 
-// ---------------------------------------------------------------------------------------------
-// children: every one started is killed in the end, also when a test fails
-
-const children = new Set<ChildProcess>();
-
-export function track(child: ChildProcess): ChildProcess {
-  children.add(child);
-  child.once("exit", () => children.delete(child));
-  return child;
-}
-
-export function killAll(): void {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
-  children.clear();
-}
-
-afterEach(killAll);
-process.once("exit", killAll);
+// children: the generator's test helpers keep the one registry (every child is SIGKILLed and waited
+// for after its test, also on failure or timeout); `track` registers one started some other way
+export { track } from "../../apps/generator/test/helpers.ts";
 
 // ---------------------------------------------------------------------------------------------
 // the database, read directly
@@ -109,6 +92,9 @@ export function changedTables(a: Snapshot, b: Snapshot): Record<string, string> 
 export type ApiHarness = { db: TestDatabase; store: CouponStore; running: RunningServer; api: ApiClient; close(): Promise<void> };
 
 export async function startApi(env: Record<string, string> = {}, opts: { poolSize?: number } = {}): Promise<ApiHarness> {
+  // loaded here, not at the top: the generator's fault suites use this module without the API
+  const { startServer, stopServer } = await import("../../apps/redeem-api/src/server.ts");
+  const { ApiClient, testConfig } = await import("../../apps/redeem-api/test/helpers.ts");
   const db = await createPostgresDatabase();
   let store: CouponStore | undefined;
   try {

@@ -1,5 +1,7 @@
-// Test helpers for the generator: the real CLI as a child process, fresh databases, and code counts.
+// Test helpers for the generator: the real CLI as a child process (each one dies with its test),
+// fresh databases, and code counts.
 import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -10,13 +12,84 @@ export const MAIN_SRC = join(ROOT, "apps/generator/src/main.ts");
 
 export type CliResult = { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string };
 
-/** Starts `coupons <args>` from source with the Node running the tests. */
+// ---------------------------------------------------------------------------------------------
+// child processes: every one started through here is SIGKILLed after its test, also when the test
+// failed or timed out, and waited for (an embedded worker left running keeps its data folder locked)
+
+const children = new Set<ChildProcess>();
+
+/** Registers a child process to be killed (and waited for) after the current test. */
+export function track<C extends ChildProcess>(child: C): C {
+  children.add(child);
+  child.once("exit", () => children.delete(child));
+  return child;
+}
+
+/** SIGKILLs every tracked child still running and resolves when all have exited. */
+export async function killChildren(): Promise<void> {
+  const alive = [...children].filter((c) => c.exitCode === null && c.signalCode === null);
+  children.clear();
+  await Promise.all(
+    alive.map((c) => {
+      const gone = once(c, "exit");
+      c.kill("SIGKILL");
+      return gone;
+    }),
+  );
+}
+
+// root-level hooks (this module is evaluated once per run); not under mocha (a script), nothing to do
+if (typeof afterEach === "function") afterEach("kill the child processes the test left running", killChildren);
+process.once("exit", () => {
+  for (const c of children) c.kill("SIGKILL");
+});
+
+/** Starts `coupons <args>` from source with the Node running the tests (tracked: it dies with the test). */
 export function startCli(args: string[], opts: { env?: Record<string, string | undefined>; cwd?: string } = {}): ChildProcess {
   const env: Record<string, string | undefined> = { ...process.env, NODE_OPTIONS: undefined, ...opts.env };
-  return spawn(process.execPath, ["--conditions=source", "--disable-warning=ExperimentalWarning", MAIN_SRC, ...args], {
-    env: env as NodeJS.ProcessEnv,
-    cwd: opts.cwd ?? ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
+  return track(
+    spawn(process.execPath, ["--conditions=source", "--disable-warning=ExperimentalWarning", MAIN_SRC, ...args], {
+      env: env as NodeJS.ProcessEnv,
+      cwd: opts.cwd ?? ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+    }),
+  );
+}
+
+/**
+ * Resolves with the first JSON log line (stdout or stderr) whose `event` is `event`, or with null when
+ * the child exits without writing one: a test acts on what the program says it did, not on a clock.
+ */
+export function nextEvent(child: ChildProcess, event: string): Promise<Record<string, unknown> | null> {
+  return new Promise((resolve) => {
+    const buffers = new Map<unknown, string>();
+    const listeners: [NodeJS.ReadableStream, (d: Buffer) => void][] = [];
+    const done = (value: Record<string, unknown> | null) => {
+      for (const [stream, fn] of listeners) stream.off("data", fn);
+      child.off("exit", onExit);
+      resolve(value);
+    };
+    const onExit = () => done(null);
+    for (const stream of [child.stdout, child.stderr]) {
+      if (!stream) continue;
+      const fn = (d: Buffer) => {
+        const lines = `${buffers.get(stream) ?? ""}${d}`.split("\n");
+        buffers.set(stream, lines.pop() ?? "");
+        for (const line of lines) {
+          if (!line.startsWith("{")) continue;
+          try {
+            const record = JSON.parse(line) as Record<string, unknown>;
+            if (record.event === event) return done(record);
+          } catch {
+            // not a log line
+          }
+        }
+      };
+      stream.on("data", fn);
+      listeners.push([stream, fn]);
+    }
+    if (child.exitCode !== null || child.signalCode !== null) done(null);
+    else child.once("exit", onExit);
   });
 }
 
