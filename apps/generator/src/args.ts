@@ -1,24 +1,25 @@
-// Argument parsers shared by the CLI's commands: commander names the option in its message
-// ("option '--amount <n>' argument ... is invalid. must be ...").
+// Argument parsers shared by the CLI's commands, on @coupons/db's one set of text parsers: commander
+// names the option in its message ("option '--batch-size <n>' argument '0' is invalid. must be ...").
+import { parseDateText, parseInteger, parsePositiveNumber } from "@coupons/db";
 import { InvalidArgumentError } from "commander";
 
-export function intArg(min: number, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) {
-      throw new InvalidArgumentError(`must be an integer from ${min} to ${max}.`);
+function arg<T>(parse: (value: string) => T) {
+  return (value: string): T => {
+    try {
+      return parse(value);
+    } catch (err) {
+      throw new InvalidArgumentError(`${(err as Error).message}.`);
     }
-    return n;
   };
 }
 
-export function dateArg(value: string): Date {
-  const d = new Date(value);
-  const ymd = /^(\d{4})-(\d{2})-(\d{2})/.exec(value);
-  // V8 rolls a day past the month's end over ("2030-02-30" is 2 March): refuse it instead
-  const real = ymd && new Date(Date.UTC(Number(ymd[1]), Number(ymd[2]) - 1, Number(ymd[3])));
-  if (!ymd || !real || real.getUTCMonth() !== Number(ymd[2]) - 1 || real.getUTCDate() !== Number(ymd[3]) || Number.isNaN(d.getTime())) {
-    throw new InvalidArgumentError("must be an ISO 8601 date, e.g. 2026-12-31 or 2026-12-31T23:59:59Z.");
-  }
-  return d;
-}
+export const intArg = (min: number, max: number) => arg((v) => parseInteger(v, min, max));
+
+/** A whole number of any size; the rule that limits it lives where the value is used. */
+export const wholeArg = arg((v) => parseInteger(v, 0, Number.MAX_SAFE_INTEGER));
+
+/** A number above 0 and at most max (money: decimals 2). */
+export const positiveArg = (max: number, decimals?: number) => arg((v) => parsePositiveNumber(v, max, decimals));
+
+/** A date: a whole UTC day (its start, or its end for an end date) or a date-time with a zone. */
+export const dateArg = (dateOnly: "start" | "end" = "start") => arg((v) => parseDateText(v, dateOnly));

@@ -3,13 +3,14 @@
 // archive` (or fraud-report, status). Everything comes from the environment: the database
 // (COUPONS_DATABASE_URL / COUPONS_MSSQL_*, COUPONS_DATABASE_READ_URL) and the archive's settings
 // (COUPONS_ARCHIVE_BEFORE, COUPONS_ARCHIVE_BATCH_SIZE, COUPONS_ARCHIVE_FILE). Output is JSON lines on
-// stdout (Log Analytics). Exit codes as the `coupons` CLI: 0 done, 2 usage, 5 stopped by SIGTERM
-// (run again to finish), 6 database unavailable, 1 anything else.
+// stdout (Log Analytics). Exit codes are the `coupons` CLI's (errors.ts, one mapping): 0 done,
+// 2 usage, 3 refused, 5 stopped by SIGTERM (run again to finish), 6 database unavailable, 1 the rest.
 import { pathToFileURL } from "node:url";
-import { StoreError, openStore, storeConfigFromEnv } from "@coupons/db";
+import { openStore, storeConfigFromEnv } from "@coupons/db";
 import { Command, CommanderError } from "commander";
-import { EXIT, type ExitCode } from "./errors.ts";
-import { registerOpsCommands } from "./ops-commands.ts";
+import { registerOpsCommands } from "./commands/ops.ts";
+import { lazyConfig } from "./config.ts";
+import { EXIT, type ExitCode, exitCodeFor } from "./errors.ts";
 
 export async function opsMain(argv: readonly string[], env: Record<string, string | undefined> = process.env): Promise<number> {
   let code: ExitCode = EXIT.OK;
@@ -19,6 +20,7 @@ export async function opsMain(argv: readonly string[], env: Record<string, strin
   registerOpsCommands(program, {
     json: () => true,
     compact: true,
+    config: lazyConfig(env),
     setExit: (c) => {
       code = c;
     },
@@ -40,11 +42,7 @@ export async function opsMain(argv: readonly string[], env: Record<string, strin
       return err.code === "commander.helpDisplayed" || err.code === "commander.help" ? EXIT.OK : EXIT.USAGE;
     const message = err instanceof Error ? err.message : String(err);
     process.stdout.write(`${JSON.stringify({ event: "ops.failed", code: (err as { code?: string }).code ?? null, message })}\n`);
-    if (err instanceof StoreError) {
-      if (err.code === "CONFIG" || err.code === "INVALID_INPUT") return EXIT.USAGE;
-      if (err.code === "UNAVAILABLE") return EXIT.UNAVAILABLE;
-    }
-    return EXIT.FAILED;
+    return exitCodeFor(err);
   }
 }
 

@@ -5,7 +5,6 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { type CouponStore, type EngineName, type GenerationClaim, type GenerationRequest, StoreError } from "@coupons/db";
-import pLimit from "p-limit";
 import { checkFeasibility, codeSource, drawDistinct, MAX_COLLISION_RATE } from "./codes.ts";
 import { GeneratorError } from "./errors.ts";
 
@@ -234,7 +233,7 @@ async function work(store: CouponStore, claim: GenerationClaim, ctx: WorkContext
     }
   };
 
-  const limit = pLimit(concurrency);
+  // `running` holds the batches in flight; the loop starts one only while it has fewer than `concurrency`
   const running = new Set<Promise<void>>();
   try {
     for (;;) {
@@ -252,7 +251,7 @@ async function work(store: CouponStore, claim: GenerationClaim, ctx: WorkContext
       }
       const size = Math.min(batchSize, left);
       reserved += size;
-      const p: Promise<void> = limit(() => fill(size))
+      const p: Promise<void> = fill(size)
         .catch((err: unknown) => {
           fatal ??= err;
         })

@@ -5,7 +5,7 @@ import { expect } from "chai";
 import { Command } from "commander";
 import { type FakeServer, type Reply, type Seen, fakeCredential, selfSignedCert, startFake } from "../../../scripts/test/loopback-https.ts";
 import { buildContainerGroup, containerGroupName, launchGenerationJob, masked } from "../src/aci.ts";
-import { registerLaunchCommand } from "../src/aci-command.ts";
+import { registerLaunchCommand } from "../src/commands/launch.ts";
 import { GeneratorError } from "../src/errors.ts";
 
 const SUB = "00000000-1111-2222-3333-444444444444";

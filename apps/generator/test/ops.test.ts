@@ -8,7 +8,7 @@ import { join, resolve } from "node:path";
 import { type CouponStore, openStore } from "@coupons/db";
 import { expect } from "chai";
 import { Command, CommanderError } from "commander";
-import { type OpsDeps, registerOpsCommands } from "../src/ops-commands.ts";
+import { type OpsDeps, registerOpsCommands } from "../src/commands/ops.ts";
 
 const HOUR = 3_600_000;
 const OPS_MAIN = resolve(import.meta.dirname, "../src/ops-main.ts");

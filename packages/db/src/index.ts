@@ -29,6 +29,8 @@ export {
   FORBIDDEN_CHARACTERS,
 } from "./limits.ts";
 export { defineStore, type EngineOps } from "./store.ts";
+export * from "./generation-request.ts";
+export * from "./env.ts";
 
 export type OpenOptions = {
   /** Apply pending migrations first (default: true for embedded, false for servers, which use `migrate`). */

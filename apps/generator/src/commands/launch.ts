@@ -6,8 +6,10 @@ import type { TokenCredential } from "@azure/identity";
 import { DefaultAzureCredential } from "@azure/identity";
 import type { ContainerInstanceManagementClientOptionalParams } from "@azure/arm-containerinstance";
 import { type Command, InvalidArgumentError } from "commander";
-import { type LaunchOptions, buildContainerGroup, launchGenerationJob, masked, subscriptionOfIdentity } from "./aci.ts";
-import { GeneratorError } from "./errors.ts";
+import { type LaunchOptions, buildContainerGroup, launchGenerationJob, masked, subscriptionOfIdentity } from "../aci.ts";
+import { positiveArg } from "../args.ts";
+import { loadGeneratorConfig } from "../config.ts";
+import { EXIT, GeneratorError, exitHelp } from "../errors.ts";
 
 /** Settings passed from the launching environment to the container. */
 const DATABASE_VARIABLES = [
@@ -46,14 +48,6 @@ type LaunchFlags = {
   armEndpoint?: string;
   dryRun?: boolean;
 };
-
-function positive(max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!/^\d+(\.\d+)?$/.test(value) || n <= 0 || n > max) throw new InvalidArgumentError(`must be a number above 0 and at most ${max}.`);
-    return n;
-  };
-}
 
 function collect(value: string, previous: string[]): string[] {
   if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(value)) throw new InvalidArgumentError("must be NAME=VALUE.");
@@ -96,8 +90,8 @@ export function registerLaunchCommand(program: Command, deps: LaunchDeps = {}): 
     .option("--image <ref>", "generator image, e.g. myacr.azurecr.io/coupons-generator:1.0 (env COUPONS_IMAGE)")
     .option("--identity <resourceId>", "resource id of the generator's user-assigned identity (env AZ_IDENTITY_ID)")
     .option("--identity-client-id <id>", "client id of that identity (env AZ_IDENTITY_CLIENT_ID)")
-    .option("--cpu <n>", "CPU cores (env COUPONS_CPU; default 1)", positive(4))
-    .option("--memory <gb>", "memory in GB (env COUPONS_MEMORY_GB; default 1.5)", positive(16))
+    .option("--cpu <n>", "CPU cores (env COUPONS_CPU; default 1)", positiveArg(4))
+    .option("--memory <gb>", "memory in GB (env COUPONS_MEMORY_GB; default 1.5)", positiveArg(16))
     .option("--env <NAME=VALUE>", "extra environment variable for the container (repeatable)", collect, [])
     .option("--arm-endpoint <url>", "Azure Resource Manager endpoint, for other clouds (env AZ_ARM_ENDPOINT)")
     .option("--dry-run", "print the container group (secure values masked) and contact nothing")
@@ -107,30 +101,23 @@ export function registerLaunchCommand(program: Command, deps: LaunchDeps = {}): 
         "COUPONS_MSSQL_DATABASE, COUPONS_KEYVAULT_URL and COUPONS_*_SECRET. Secrets go in as secure values.\n" +
         "Credentials: DefaultAzureCredential (az login). The caller needs Contributor on the resource group and\n" +
         "Managed Identity Operator on the identity. Delete the group when the request is Generated or Failed.\n" +
-        "Logs: COUPONS_LOG_ANALYTICS_WORKSPACE_ID and COUPONS_LOG_ANALYTICS_KEY ship the job's stdout to Log Analytics.",
+        "Logs: COUPONS_LOG_ANALYTICS_WORKSPACE_ID and COUPONS_LOG_ANALYTICS_KEY ship the job's stdout to Log Analytics.\n" +
+        exitHelp([EXIT.OK, EXIT.FAILED, EXIT.USAGE, EXIT.UNAVAILABLE]),
     )
     .action(async (flags: LaunchFlags, cmd: Command) => {
       const env = deps.env ?? process.env;
-      const fromEnv = (name: string, parse: (v: string) => number, fallback: number) => {
-        const v = env[name];
-        if (!v) return fallback;
-        try {
-          return parse(v);
-        } catch (e) {
-          throw new GeneratorError("INVALID_ARGUMENT", `${name} ${(e as Error).message}`);
-        }
-      };
+      const c = loadGeneratorConfig(env);
       const o: LaunchFlags = {
         ...flags,
-        subscription: flags.subscription ?? (env.AZ_SUBSCRIPTION_ID || undefined),
-        resourceGroup: flags.resourceGroup ?? (env.AZ_RESOURCE_GROUP || undefined),
-        location: flags.location ?? (env.AZ_LOCATION || undefined),
-        image: flags.image ?? (env.COUPONS_IMAGE || undefined),
-        identity: flags.identity ?? (env.AZ_IDENTITY_ID || undefined),
-        identityClientId: flags.identityClientId ?? (env.AZ_IDENTITY_CLIENT_ID || undefined),
-        cpu: flags.cpu ?? fromEnv("COUPONS_CPU", positive(4), 1),
-        memory: flags.memory ?? fromEnv("COUPONS_MEMORY_GB", positive(16), 1.5),
-        armEndpoint: flags.armEndpoint ?? (env.AZ_ARM_ENDPOINT || undefined),
+        subscription: flags.subscription ?? c.AZ_SUBSCRIPTION_ID,
+        resourceGroup: flags.resourceGroup ?? c.AZ_RESOURCE_GROUP,
+        location: flags.location ?? c.AZ_LOCATION,
+        image: flags.image ?? c.COUPONS_IMAGE,
+        identity: flags.identity ?? c.AZ_IDENTITY_ID,
+        identityClientId: flags.identityClientId ?? c.AZ_IDENTITY_CLIENT_ID,
+        cpu: flags.cpu ?? c.COUPONS_CPU,
+        memory: flags.memory ?? c.COUPONS_MEMORY_GB,
+        armEndpoint: flags.armEndpoint ?? c.AZ_ARM_ENDPOINT,
       };
       const globals = cmd.optsWithGlobals() as { database?: string };
       const missing = (
@@ -159,8 +146,8 @@ export function registerLaunchCommand(program: Command, deps: LaunchDeps = {}): 
         cpu: o.cpu,
         memoryInGB: o.memory,
         endpoint: o.armEndpoint,
-        ...(env.COUPONS_LOG_ANALYTICS_WORKSPACE_ID && env.COUPONS_LOG_ANALYTICS_KEY
-          ? { logAnalytics: { workspaceId: env.COUPONS_LOG_ANALYTICS_WORKSPACE_ID, workspaceKey: env.COUPONS_LOG_ANALYTICS_KEY } }
+        ...(c.COUPONS_LOG_ANALYTICS_WORKSPACE_ID && c.COUPONS_LOG_ANALYTICS_KEY
+          ? { logAnalytics: { workspaceId: c.COUPONS_LOG_ANALYTICS_WORKSPACE_ID, workspaceKey: c.COUPONS_LOG_ANALYTICS_KEY } }
           : {}),
       };
       if (o.dryRun) {

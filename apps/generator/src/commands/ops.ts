@@ -1,6 +1,6 @@
-// Operator commands of issue 8 (archive, fraud-report, status): flags -> one CouponStore call each,
-// nothing more. `registerOpsCommands` adds them to a commander program (the `coupons` CLI, and
-// ops-main.ts, the ACI entry point); the caller supplies how a store is opened and where lines go.
+// Operator commands (archive, fraud-report, status): flags -> one CouponStore call each, nothing
+// more. `registerOpsCommands` adds them to a commander program (the `coupons` CLI, and ops-main.ts,
+// the ACI entry point); the caller supplies how a store is opened, where lines go and the settings.
 import {
   type ArchiveProgress,
   type CouponStore,
@@ -14,8 +14,9 @@ import {
   lastClosedQuarterEnd,
 } from "@coupons/db";
 import { type Command, Option } from "commander";
-import { dateArg, intArg } from "./args.ts";
-import { EXIT, type ExitCode } from "./errors.ts";
+import { dateArg, intArg } from "../args.ts";
+import { type GeneratorConfig, lazyConfig } from "../config.ts";
+import { EXIT, type ExitCode, exitHelp } from "../errors.ts";
 
 export type OpsDeps = {
   /** Opens the configured store for one command and closes it afterwards. */
@@ -30,15 +31,19 @@ export type OpsDeps = {
   stopSignal?: AbortSignal;
   /** JSON on one line per document (JSON lines, for log shippers) instead of indented. */
   compact?: boolean;
+  /** The environment's settings (default: this process's environment, read on first use). */
+  config?: () => GeneratorConfig;
 };
 
 const DAY = 86_400_000;
+const READ_EXITS = [EXIT.OK, EXIT.FAILED, EXIT.USAGE, EXIT.UNAVAILABLE] as const;
 
 const n = (x: number) => x.toLocaleString("en-US");
 
 export function registerOpsCommands(program: Command, deps: OpsDeps): Command {
   const out = deps.out ?? ((line: string) => process.stdout.write(`${line}\n`));
   const json = deps.json ?? (() => Boolean(program.opts().json));
+  const config = deps.config ?? lazyConfig();
   const doc = (value: unknown) => out(deps.compact ? JSON.stringify(value) : JSON.stringify(value, null, 2));
 
   program
@@ -47,21 +52,29 @@ export function registerOpsCommands(program: Command, deps: OpsDeps): Command {
       "Move RedemptionHistory rows of closed quarters to RedemptionHistoryArchive in batches (re-runnable; safe to kill at any moment).",
     )
     .addOption(
-      new Option("--before <date>", "move rows attempted before this time (default: the end of the last closed quarter, UTC)")
-        .env("COUPONS_ARCHIVE_BEFORE")
-        .argParser(dateArg),
+      new Option(
+        "--before <date>",
+        "move rows attempted before this time (env COUPONS_ARCHIVE_BEFORE; default: the end of the last closed quarter, UTC)",
+      ).argParser(dateArg("start")),
     )
     .addOption(
-      new Option("--batch-size <n>", `rows per batch, one transaction each (default ${DEFAULT_ARCHIVE_BATCH})`)
-        .env("COUPONS_ARCHIVE_BATCH_SIZE")
-        .argParser(intArg(1, MAX_ARCHIVE_BATCH)),
+      new Option(
+        "--batch-size <n>",
+        `rows per batch, one transaction each (env COUPONS_ARCHIVE_BATCH_SIZE; default ${DEFAULT_ARCHIVE_BATCH})`,
+      ).argParser(intArg(1, MAX_ARCHIVE_BATCH)),
     )
-    .addOption(
-      new Option("--file <path>", "also append the moved rows to this gzip JSON-lines file, durably, before they are deleted").env(
-        "COUPONS_ARCHIVE_FILE",
-      ),
+    .option(
+      "--file <path>",
+      "also append the moved rows to this gzip JSON-lines file, durably, before they are deleted (env COUPONS_ARCHIVE_FILE)",
     )
-    .action(async (o: { before?: Date; batchSize?: number; file?: string }) => {
+    .addHelpText("after", exitHelp([EXIT.OK, EXIT.FAILED, EXIT.USAGE, EXIT.INTERRUPTED, EXIT.UNAVAILABLE]))
+    .action(async (flags: { before?: Date; batchSize?: number; file?: string }) => {
+      const c = config();
+      const o = {
+        before: flags.before ?? c.COUPONS_ARCHIVE_BEFORE,
+        batchSize: flags.batchSize ?? c.COUPONS_ARCHIVE_BATCH_SIZE,
+        file: flags.file ?? c.COUPONS_ARCHIVE_FILE,
+      };
       const own = new AbortController();
       const onSignal = () => own.abort();
       if (!deps.stopSignal) {
@@ -97,10 +110,11 @@ export function registerOpsCommands(program: Command, deps: OpsDeps): Command {
   program
     .command("fraud-report")
     .description("Refused redemption attempts per ip, user or campaign over a time window: the top offenders.")
-    .option("--since <date>", "start of the window (default: 24 hours ago)", dateArg)
-    .option("--until <date>", "end of the window, exclusive (default: now)", dateArg)
+    .option("--since <date>", "start of the window (a whole day starts at 00:00 UTC; default: 24 hours ago)", dateArg("start"))
+    .option("--until <date>", "end of the window, exclusive (a whole day: its start; default: now)", dateArg("start"))
     .addOption(new Option("--by <dimension>", "group by").choices(FRAUD_DIMENSIONS).default("ip"))
     .option("--top <n>", "how many offenders", intArg(1, 1000), 20)
+    .addHelpText("after", exitHelp(READ_EXITS))
     .action(async (o: { since?: Date; until?: Date; by: FraudDimension; top: number }) => {
       const until = o.until ?? new Date();
       const since = o.since ?? new Date(until.getTime() - DAY);
@@ -113,7 +127,8 @@ export function registerOpsCommands(program: Command, deps: OpsDeps): Command {
   program
     .command("status")
     .description("Row counts that tell when to partition Coupons (over 10M rows) and when to archive history.")
-    .option("--archive-before <date>", "cutoff for rows to archive (default: the end of the last closed quarter)", dateArg)
+    .option("--archive-before <date>", "cutoff for rows to archive (default: the end of the last closed quarter)", dateArg("start"))
+    .addHelpText("after", exitHelp(READ_EXITS))
     .action(async (o: { archiveBefore?: Date }) => {
       const s = await deps.withStore((store) => store.getScaleStatus({ archiveBefore: o.archiveBefore }));
       if (json()) return doc(s);

@@ -1,0 +1,51 @@
+// What every command of the `coupons` CLI is given: the global options, the store to work on, where
+// output goes, the settings from the environment, and where to say the exit code.
+import { type CouponStore, type StoreConfig, openStore, storeConfigFromEnv, storeConfigFromUrl } from "@coupons/db";
+import type { Command } from "commander";
+import type { GeneratorConfig } from "../config.ts";
+import type { ExitCode } from "../errors.ts";
+import { defaultConcurrency } from "../pipeline.ts";
+
+export type GlobalOptions = { database?: string; json?: boolean };
+
+export type CliContext = {
+  globals(): GlobalOptions;
+  /** The environment's settings (read on first use). */
+  config(): GeneratorConfig;
+  /** Told the exit code of a command that ended without an error but not simply done. */
+  setExit(code: ExitCode): void;
+};
+
+export function storeConfig(globals: GlobalOptions): StoreConfig {
+  return globals.database ? storeConfigFromUrl(globals.database) : storeConfigFromEnv();
+}
+
+/** Opens the configured store for one command and closes it afterwards. */
+export async function withStore<T>(
+  ctx: CliContext,
+  fn: (store: CouponStore, config: StoreConfig) => Promise<T>,
+  poolSize?: number,
+): Promise<T> {
+  const config = storeConfig(ctx.globals());
+  const store = await openStore(config, { poolSize, applicationName: "coupons-generator" });
+  try {
+    return await fn(store, config);
+  } finally {
+    await store.close().catch(() => {});
+  }
+}
+
+/** Connections a generation run needs: its batches in flight, the claim and a reader. */
+export function poolFor(ctx: CliContext, concurrency?: number): number {
+  return (concurrency ?? defaultConcurrency(storeConfig(ctx.globals()).engine)) + 2;
+}
+
+export function out(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+export function printJson(value: unknown): void {
+  out(JSON.stringify(value, null, 2));
+}
+
+export type Register = (program: Command, ctx: CliContext) => void;

@@ -1,0 +1,167 @@
+// `coupons request create|show|list`, and the request flags `generate` shares: flags -> the one
+// function that creates a generation request (@coupons/db submitGenerationRequest), nothing more.
+import {
+  type CouponStore,
+  DEFAULT_CODE_LENGTH,
+  type GenerationRequest,
+  GenerationRequestError,
+  type GenerationRequestField,
+  GENERATION_STATUSES,
+  type GenerationStatus,
+  type NewGenerationRequest,
+  checkNewGenerationRequest,
+  submitGenerationRequest,
+} from "@coupons/db";
+import { type Command, Option } from "commander";
+import { intArg, wholeArg } from "../args.ts";
+import { EXIT, GeneratorError, exitHelp } from "../errors.ts";
+import { type CliContext, out, printJson, withStore } from "./context.ts";
+
+export type RequestFlags = {
+  campaign: string;
+  requestedAmount?: number;
+  /** Alias of --requested-amount, kept for the scripts that use it. */
+  amount?: number;
+  prefix?: string;
+  length: number;
+  expires?: string;
+  requestId?: string;
+  requestedBy?: string;
+};
+
+/** The flag that sets each field, named when the field is refused. */
+const FLAG: Record<GenerationRequestField, string> = {
+  campaignId: "--campaign <id>",
+  requestedAmount: "--requested-amount <n>",
+  prefix: "--prefix <text>",
+  codeLength: "--length <n>",
+  expirationDate: "--expires <date>",
+  requestId: "--request-id <id>",
+  requestedBy: "--requested-by <who>",
+};
+
+export function addRequestOptions(cmd: Command): Command {
+  return cmd
+    .requiredOption("--campaign <id>", "campaign the codes belong to")
+    .option("--requested-amount <n>", "number of codes", wholeArg)
+    .addOption(new Option("--amount <n>", "same as --requested-amount").argParser(wholeArg))
+    .option("--prefix <text>", "code prefix (A-Z, 0-9, '-', '_'; upper-cased; at most 20)")
+    .option("--length <n>", "random characters after the prefix", wholeArg, DEFAULT_CODE_LENGTH)
+    .option("--expires <date>", "expiry of the codes: 2026-12-31 (the end of that day, UTC) or a date-time with a zone")
+    .option("--request-id <id>", "id of the new request (default: a UUID)")
+    .option("--requested-by <who>", "who asked for the codes");
+}
+
+/** The flags as the request they ask for, checked by its own rules before any database is opened. */
+export function requestInput(f: RequestFlags): NewGenerationRequest {
+  if (f.requestedAmount !== undefined && f.amount !== undefined) {
+    throw new GeneratorError("INVALID_ARGUMENT", "give one of --requested-amount and --amount (they are the same)");
+  }
+  const amount = f.requestedAmount ?? f.amount;
+  if (amount === undefined)
+    throw new GeneratorError("INVALID_ARGUMENT", "required option '--requested-amount <n>' (or --amount) not specified");
+  const input: NewGenerationRequest = {
+    campaignId: f.campaign,
+    requestedAmount: amount,
+    prefix: f.prefix ?? null,
+    codeLength: f.length,
+    expirationDate: f.expires ?? null,
+    requestId: f.requestId,
+    requestedBy: f.requestedBy ?? null,
+  };
+  named(f, () => checkNewGenerationRequest(input));
+  return input;
+}
+
+/** Runs fn; a refused request is told with the flag that set the field at fault. */
+function named<T>(f: RequestFlags, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw withFlag(f, err);
+  }
+}
+
+function withFlag(f: RequestFlags, err: unknown): unknown {
+  if (!(err instanceof GenerationRequestError)) return err;
+  const flag = err.field === "requestedAmount" && f.amount !== undefined ? "--amount <n>" : FLAG[err.field];
+  const code = err.feasibility ? "INFEASIBLE" : err.code === "NOT_FOUND" ? "NOT_FOUND" : "INVALID_ARGUMENT";
+  return new GeneratorError(code, `option '${flag}': ${err.message}`, { cause: err });
+}
+
+/** Creates the request the flags ask for (its rules, campaign and feasibility checked in @coupons/db). */
+export async function createRequest(store: CouponStore, f: RequestFlags): Promise<GenerationRequest> {
+  const input = requestInput(f);
+  try {
+    return await submitGenerationRequest(store, input);
+  } catch (err) {
+    throw withFlag(f, err);
+  }
+}
+
+function percent(r: GenerationRequest): string {
+  return `${((r.generatedAmount / r.requestedAmount) * 100).toFixed(1)}%`;
+}
+
+export function describeRequest(r: GenerationRequest): string {
+  const lines = [
+    `Request     ${r.requestId}`,
+    `Campaign    ${r.campaignId}`,
+    `Status      ${r.status}${r.failureReason ? ` (${r.failureReason})` : ""}`,
+    `Progress    ${r.generatedAmount.toLocaleString("en-US")} of ${r.requestedAmount.toLocaleString("en-US")} (${percent(r)})`,
+    `Codes       prefix "${r.prefix}" + ${r.codeLength} random characters`,
+    `Expires     ${r.expirationDate?.toISOString() ?? "never"}`,
+    `Created     ${r.createdAt.toISOString()}${r.requestedBy ? ` by ${r.requestedBy}` : ""}`,
+    `Started     ${r.startedAt?.toISOString() ?? "-"}`,
+    `Completed   ${r.completedAt?.toISOString() ?? "-"}`,
+    `Worker      ${r.workerId ?? "-"}`,
+  ];
+  return lines.join("\n");
+}
+
+const READ_EXITS = [EXIT.OK, EXIT.FAILED, EXIT.USAGE, EXIT.REFUSED, EXIT.UNAVAILABLE] as const;
+
+export function registerRequestCommands(program: Command, ctx: CliContext): void {
+  const request = program.command("request").description("Generation request commands.");
+  addRequestOptions(request.command("create").description("Create a generation request (run it with `coupons run`)."))
+    .addHelpText("after", exitHelp(READ_EXITS))
+    .action(async (o: RequestFlags) => {
+      requestInput(o);
+      await withStore(ctx, async (store) => {
+        const r = await createRequest(store, o);
+        if (ctx.globals().json) printJson(r);
+        else out(`${describeRequest(r)}\n\nRun it with: coupons run --request-id ${r.requestId}`);
+      });
+    });
+  request
+    .command("show")
+    .description("Show a request and its progress (GeneratedAmount is the truth while it runs).")
+    .argument("<id>", "request id")
+    .addHelpText("after", exitHelp(READ_EXITS))
+    .action(async (id: string) => {
+      await withStore(ctx, async (store) => {
+        const r = await store.getGenerationRequest(id);
+        if (!r) throw new GeneratorError("NOT_FOUND", `generation request ${id} does not exist`);
+        if (ctx.globals().json) printJson(r);
+        else out(describeRequest(r));
+      });
+    });
+  request
+    .command("list")
+    .description("List requests with their progress, newest first.")
+    .option("--campaign <id>", "only this campaign's")
+    .addOption(new Option("--status <status>", "only this status").choices(GENERATION_STATUSES))
+    .option("--limit <n>", "at most this many", intArg(1, 1000), 100)
+    .addHelpText("after", exitHelp(READ_EXITS))
+    .action(async (o: { campaign?: string; status?: GenerationStatus; limit: number }) => {
+      await withStore(ctx, async (store) => {
+        const rows = await store.listGenerationRequests({ campaignId: o.campaign, status: o.status, limit: o.limit });
+        if (ctx.globals().json) return printJson(rows);
+        if (rows.length === 0) return out("No generation requests.");
+        for (const r of rows) {
+          const progress = `${r.generatedAmount}/${r.requestedAmount}`.padEnd(24);
+          out([r.requestId.padEnd(36), r.campaignId.padEnd(20), r.status.padEnd(10), progress, percent(r)].join("  "));
+        }
+      });
+    });
+}
