@@ -1,6 +1,7 @@
 // The API's own documentation, without a key (it describes the API and holds no data):
 // GET /openapi.json (generated from the operations, see openapi.ts) and GET /docs (Swagger UI, served
-// from the swagger-ui-dist package under /docs/assets; no CDN, a CSP that allows only 'self').
+// from the swagger-ui-dist package under /docs/assets; no CDN, a CSP that allows only 'self', and
+// data: images for Swagger UI's icons).
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { Express } from "express";
@@ -10,8 +11,9 @@ import type { Operation, Register } from "../routing.ts";
 const SWAGGER_UI = dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
 const ASSETS = ["swagger-ui.css", "swagger-ui-bundle.js"] as const;
 
-/** Only this origin, for everything the page loads; no inline script or style. */
-const DOCS_CSP = "default-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'; object-src 'none'";
+/** Only this origin, for everything the page loads; no inline script or style. Images may also be
+ *  data: URIs, which load nothing: swagger-ui.css draws its icons with them. */
+const DOCS_CSP = "default-src 'self'; img-src 'self' data:; base-uri 'self'; form-action 'self'; frame-ancestors 'self'; object-src 'none'";
 
 const PAGE = `<!doctype html>
 <html lang="en">
