@@ -53,7 +53,7 @@ function throttleScenarios(kind: "memory" | "redis") {
     }
   });
 
-  it("When a user has 3 refused attempts, then the next is 429 with Retry-After, and other users still get through", async () => {
+  it("When a user has 3 refused attempts, then the next is the documented 429 with Retry-After, and other users still get through", async () => {
     const api = await start();
     const user = unique("guesser");
     for (let i = 0; i < 3; i++) {
@@ -68,6 +68,9 @@ function throttleScenarios(kind: "memory" | "redis") {
     // validate is throttled too: it would otherwise be a free oracle
     const v = await api.post("/v1/validations", { code: unique("guess"), userId: user, ipAddress: "192.0.2.98" }, KEYS.shop);
     expect(v.status).to.equal(429);
+    // both 429s were checked against the document's Throttled answer: a problem with Retry-After
+    expect([...(api.checker.seen.get("redeemCoupon") ?? [])]).to.include(429);
+    expect([...(api.checker.seen.get("validateCoupon") ?? [])]).to.include(429);
     const code = unique("fine");
     await seedCampaign(store, { codes: [code] });
     expect((await api.post("/v1/redemptions", { code, userId: unique("honest"), ipAddress: "192.0.2.50" }, KEYS.shop)).status).to.equal(
