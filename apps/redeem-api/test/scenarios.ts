@@ -197,7 +197,7 @@ export function apiScenarios(engine: EngineUnderTest): void {
       expect(r.status).to.equal(404);
       expect(r.body.code).to.equal("NOT_FOUND");
       expect((await api.get("/v1/generation-requests/nope")).status).to.equal(404);
-      const bad = await api.post("/v1/generation-requests", { campaignId: "x", requestedAmount: 1, prefix: "lower" });
+      const bad = await api.post("/v1/generation-requests", { campaignId: "x", requestedAmount: 1, prefix: "bad!" });
       expect(bad.status).to.equal(400);
       expect(bad.body.errors[0].field).to.equal("prefix");
     });

@@ -1,28 +1,33 @@
 // Generation requests (admin): POST /v1/generation-requests creates one for a worker to pick up
 // (the generator CLI or an ACI container); GET /v1/generation-requests/{id} reads its progress.
-import type { GenerationRequest } from "@coupons/db";
-import { MAX_PREFIX_LENGTH } from "@coupons/db";
+import { type GenerationRequest, GenerationRequestError, submitGenerationRequest } from "@coupons/db";
 import { z } from "zod";
 import { callerOf } from "../auth.ts";
-import { notFound } from "../problems.ts";
+import { HttpProblem, notFound } from "../problems.ts";
 import { DATABASE_DOWN, type Deps, type Operation, type Register } from "../routing.ts";
 import { GenerationRequest as GenerationRequestSchema } from "../schemas.ts";
-import { id, isoDate } from "../validation.ts";
+import { id } from "../validation.ts";
 
 const idParams = z.object({ requestId: id(100) });
 
+// Types only: the request's rules (prefix upper-cased, length, feasibility, dates, expiry) are
+// @coupons/db's submitGenerationRequest, the same for the CLI and this API.
 const requestBody = z
   .object({
     requestId: id(100).optional(),
     campaignId: id(100),
-    requestedAmount: z.number("must be a number").int("must be an integer").positive("must be positive").max(2_147_483_647),
-    prefix: z
+    requestedAmount: z.number("must be a number").int("must be an integer").describe("number of codes, from 1 to 2147483647"),
+    prefix: z.string("must be a string").optional().describe("code prefix: A-Z, 0-9, '-' and '_', upper-cased, at most 20"),
+    expirationDate: z
       .string("must be a string")
-      .max(MAX_PREFIX_LENGTH, `must be at most ${MAX_PREFIX_LENGTH} characters`)
-      .regex(/^[A-Z0-9_-]*$/, "must contain only upper-case letters A-Z, digits, '-' and '_'")
-      .optional(),
-    expirationDate: isoDate.nullable().optional(),
-    codeLength: z.number("must be a number").int("must be an integer").min(4).max(50).optional(),
+      .nullable()
+      .optional()
+      .describe("2030-05-31 (the end of that day, UTC) or a date-time with a zone; must be in the future"),
+    codeLength: z
+      .number("must be a number")
+      .int("must be an integer")
+      .optional()
+      .describe("random characters after the prefix (default 12)"),
   })
   .strict();
 
@@ -97,7 +102,15 @@ export const getGenerationRequest = {
 export function generationRoutes(register: Register, deps: Deps): void {
   const { store } = deps;
   register(createGenerationRequest, async ({ body }, _req, res) => {
-    const created = await store.createGenerationRequest({ ...body, requestedBy: `apikey:${callerOf(res).keyId}` });
+    const created = await submitGenerationRequest(store, { ...body, requestedBy: `apikey:${callerOf(res).keyId}` }).catch(
+      (err: unknown) => {
+        // a refused field answers like a body that fails its schema: 400 naming the field
+        if (!(err instanceof GenerationRequestError) || err.code !== "INVALID_INPUT") throw err;
+        throw new HttpProblem(400, "VALIDATION_FAILED", "The request is not valid", err.message, {
+          errors: [{ field: err.field, message: err.message }],
+        });
+      },
+    );
     res
       .status(201)
       .location(`/v1/generation-requests/${encodeURIComponent(created.requestId)}`)
