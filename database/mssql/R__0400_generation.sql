@@ -95,6 +95,12 @@ BEGIN
         SET @msg = CONCAT(N'generation request ', @RequestId, N' is being worked by ', ISNULL(@holder, N'another worker'));
         THROW 50423, @msg, 1;
     END;
+    IF @status = N'Cancelled'
+    BEGIN
+        EXEC sys.sp_releaseapplock @Resource = @resource, @LockOwner = 'Session';
+        SET @msg = CONCAT(N'generation request ', @RequestId, N' is Cancelled; retry it to run it again');
+        THROW 50409, @msg, 1;
+    END;
     BEGIN TRY
         IF @status <> N'Generated'
             UPDATE dbo.GenerationRequests
@@ -155,6 +161,11 @@ BEGIN
         IF @current = N'Generated' AND @Status <> N'Generated'
         BEGIN
             SET @msg = CONCAT(N'generation request ', @RequestId, N' is Generated; it cannot become ', @Status);
+            THROW 50409, @msg, 1;
+        END;
+        IF @current = N'Cancelled' AND @Status NOT IN (N'Requested', N'Cancelled')
+        BEGIN
+            SET @msg = CONCAT(N'generation request ', @RequestId, N' is Cancelled; it can only be retried (Requested), not become ', @Status);
             THROW 50409, @msg, 1;
         END;
         IF @Status = N'Generated' AND @generated <> @requested
@@ -298,6 +309,42 @@ BEGIN
 END;
 GO
 
+-- sp_CancelGenerationRequest: Requested, Generating or Failed -> Cancelled. A worker holding it stops
+-- at its next batch (sp_BulkInsertCoupons refuses a request that is not Generating) and keeps what
+-- it inserted. Cancelling a Cancelled request changes nothing; a Generated one is refused.
+CREATE OR ALTER PROCEDURE dbo.sp_CancelGenerationRequest @RequestId nvarchar(100)
+AS
+BEGIN
+    SET NOCOUNT ON;
+    SET XACT_ABORT ON;
+    DECLARE @msg nvarchar(2048), @current nvarchar(20);
+    BEGIN TRY
+        BEGIN TRANSACTION;
+        SELECT @current = Status FROM dbo.GenerationRequests WITH (UPDLOCK, ROWLOCK) WHERE RequestId = @RequestId;
+        IF @current IS NULL
+        BEGIN
+            SET @msg = CONCAT(N'generation request ', @RequestId, N' does not exist');
+            THROW 50404, @msg, 1;
+        END;
+        IF @current = N'Generated'
+        BEGIN
+            SET @msg = CONCAT(N'generation request ', @RequestId, N' is Generated; there is nothing left to cancel');
+            THROW 50409, @msg, 1;
+        END;
+        IF @current <> N'Cancelled'
+            UPDATE dbo.GenerationRequests WITH (ROWLOCK)
+            SET Status = N'Cancelled', FailureReason = NULL, UpdatedAt = SYSUTCDATETIME()
+            WHERE RequestId = @RequestId;
+        COMMIT TRANSACTION;
+    END TRY
+    BEGIN CATCH
+        IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION;
+        THROW;
+    END CATCH;
+    EXEC dbo.sp_GetGenerationRequest @RequestId = @RequestId;
+END;
+GO
+
 GRANT EXECUTE ON dbo.sp_CreateGenerationRequest TO coupon_app;
 GRANT EXECUTE ON dbo.sp_GetGenerationRequest TO coupon_app;
 GRANT EXECUTE ON dbo.sp_ListGenerationRequests TO coupon_app;
@@ -307,4 +354,5 @@ GRANT EXECUTE ON dbo.sp_UpdateGenerationRequest TO coupon_app;
 GRANT EXECUTE ON dbo.sp_BulkInsertCoupons TO coupon_app;
 GRANT EXECUTE ON dbo.sp_CountCouponsWithPrefix TO coupon_app;
 GRANT EXECUTE ON dbo.sp_ExportCoupons TO coupon_app;
+GRANT EXECUTE ON dbo.sp_CancelGenerationRequest TO coupon_app;
 GO

@@ -60,6 +60,10 @@ BEGIN
         RETURN QUERY SELECT * FROM GenerationRequests WHERE RequestId = p_RequestId;
         RETURN;
     END IF;
+    IF v_req.Status = 'Cancelled' THEN
+        PERFORM pg_advisory_unlock(hashtext('coupons.generation'), hashtext(p_RequestId));
+        RAISE EXCEPTION 'generation request % is Cancelled; retry it to run it again', p_RequestId USING ERRCODE = 'CP409';
+    END IF;
     UPDATE GenerationRequests
     SET Status = 'Generating', WorkerId = p_WorkerId, StartedAt = coalesce(StartedAt, now()),
         FailureReason = NULL, CompletedAt = NULL, UpdatedAt = now()
@@ -88,6 +92,10 @@ BEGIN
     END IF;
     IF v_req.Status = 'Generated' AND p_Status <> 'Generated' THEN
         RAISE EXCEPTION 'generation request % is Generated; it cannot become %', p_RequestId, p_Status USING ERRCODE = 'CP409';
+    END IF;
+    IF v_req.Status = 'Cancelled' AND p_Status NOT IN ('Requested', 'Cancelled') THEN
+        RAISE EXCEPTION 'generation request % is Cancelled; it can only be retried (Requested), not become %', p_RequestId, p_Status
+            USING ERRCODE = 'CP409';
     END IF;
     IF p_Status = 'Generated' AND v_req.GeneratedAmount <> v_req.RequestedAmount THEN
         RAISE EXCEPTION 'generation request % has % of % codes; it cannot be Generated yet',
@@ -176,6 +184,28 @@ LANGUAGE sql STABLE AS $$
     LIMIT p_Limit
 $$;
 
+-- sp_CancelGenerationRequest: Requested, Generating or Failed -> Cancelled. A worker holding it stops
+-- at its next batch (sp_BulkInsertCoupons refuses a request that is not Generating) and keeps what
+-- it inserted. Cancelling a Cancelled request changes nothing; a Generated one is refused.
+CREATE OR REPLACE FUNCTION sp_CancelGenerationRequest(p_RequestId text)
+RETURNS SETOF GenerationRequests LANGUAGE plpgsql AS $$
+DECLARE
+    v_req GenerationRequests%ROWTYPE;
+BEGIN
+    SELECT * INTO v_req FROM GenerationRequests WHERE RequestId = p_RequestId FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'generation request % does not exist', p_RequestId USING ERRCODE = 'CP404';
+    END IF;
+    IF v_req.Status = 'Generated' THEN
+        RAISE EXCEPTION 'generation request % is Generated; there is nothing left to cancel', p_RequestId USING ERRCODE = 'CP409';
+    END IF;
+    IF v_req.Status <> 'Cancelled' THEN
+        UPDATE GenerationRequests SET Status = 'Cancelled', FailureReason = NULL, UpdatedAt = now()
+        WHERE RequestId = p_RequestId;
+    END IF;
+    RETURN QUERY SELECT * FROM GenerationRequests WHERE RequestId = p_RequestId;
+END $$;
+
 SELECT fn_SecureProcedures(ARRAY['sp_CreateGenerationRequest', 'sp_GetGenerationRequest', 'sp_ListGenerationRequests',
     'sp_ClaimGenerationRequest', 'sp_ReleaseGenerationRequest', 'sp_UpdateGenerationRequest', 'sp_BulkInsertCoupons',
-    'sp_CountCouponsWithPrefix', 'sp_ExportCoupons']);
+    'sp_CountCouponsWithPrefix', 'sp_ExportCoupons', 'sp_CancelGenerationRequest']);

@@ -154,7 +154,9 @@ export type ValidateResult =
     }
   | { ok: false; reason: RefusalCode; couponCode: string; campaignId: string | null };
 
-export const GENERATION_STATUSES = ["Requested", "Generating", "Generated", "Failed"] as const;
+/** Requested -> Generating -> Generated; Failed (with a reason) or Cancelled on the way. Failed and
+ *  Cancelled requests are retried by setting them Requested again. */
+export const GENERATION_STATUSES = ["Requested", "Generating", "Generated", "Failed", "Cancelled"] as const;
 export type GenerationStatus = (typeof GENERATION_STATUSES)[number];
 
 export type GenerationRequestInput = {
@@ -185,6 +187,10 @@ export type GenerationRequest = {
   /** The worker that holds or last held the request. */
   workerId: string | null;
 };
+
+export interface GenerationWatch {
+  close(): Promise<void>;
+}
 
 export type BulkInsertResult = {
   inserted: number;
@@ -243,6 +249,14 @@ export interface CouponStore {
   claimGenerationRequest(requestId: string, workerId: string): Promise<GenerationClaim>;
   /** sp_UpdateGenerationRequest: status transition with timestamps; Failed needs a reason. */
   updateGenerationRequest(requestId: string, status: GenerationStatus, failureReason?: string | null): Promise<GenerationRequest>;
+  /** Requested, Generating or Failed -> Cancelled (sp_CancelGenerationRequest). A worker running it
+   *  stops at its next batch and keeps what it inserted. Cancelling twice changes nothing; a Generated
+   *  request is refused (CONFLICT). */
+  cancelGenerationRequest(requestId: string): Promise<GenerationRequest>;
+  /** Calls `onRequested(requestId)` when a request becomes Requested (PostgreSQL and embedded: a
+   *  NOTIFY from a trigger). Null where the engine cannot push (SQL Server): the caller polls. A
+   *  missed call only delays a worker that also polls. */
+  watchGenerationRequests(onRequested: (requestId: string) => void): Promise<GenerationWatch | null>;
   bulkInsertCoupons(requestId: string, codes: readonly string[]): Promise<BulkInsertResult>; // sp_BulkInsertCoupons
   /** Number of coupons whose code starts with the prefix (feasibility checks). */
   countCouponsWithPrefix(prefix: string): Promise<number>;

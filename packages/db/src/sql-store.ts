@@ -13,6 +13,7 @@ import type {
   GenerationClaim,
   GenerationRequest,
   GenerationStatus,
+  GenerationWatch,
   RedeemResult,
   RedemptionAttempt,
   ReadRoute,
@@ -46,6 +47,9 @@ import type { CheckedRedeem } from "./validate.ts";
 import { exportPages, purgeInBatches } from "./paging.ts";
 import { documentOf, one, redeemResultFromJson, validateResultFromJson } from "./results.ts";
 
+/** The channel database/postgres/0011_generation_cancel.sql NOTIFYs when a request becomes Requested. */
+export const GENERATION_CHANNEL = "coupons_generation_requests";
+
 export interface SqlExecutor {
   query(text: string, params?: readonly unknown[]): Promise<Row[]>;
 }
@@ -57,6 +61,8 @@ export type SqlEngineParts = {
   read?: SqlExecutor;
   onRoute?: (e: RouteEvent) => void;
   claim(requestId: string, workerId: string): Promise<GenerationClaim>;
+  /** LISTEN on a channel until the watch is closed (database/postgres/0011: a trigger NOTIFYs). */
+  listen?(channel: string, onPayload: (payload: string) => void): Promise<GenerationWatch>;
   close(): Promise<void>;
 };
 
@@ -215,6 +221,14 @@ export class SqlEngine implements EngineOps {
       generatedAmount: Number(r.generatedamount),
       requestedAmount: Number(r.requestedamount),
     };
+  }
+
+  async cancelGenerationRequest(requestId: string): Promise<GenerationRequest> {
+    return requestFromRow(one(await this.#q("SELECT * FROM sp_CancelGenerationRequest($1)", [requestId]), "sp_CancelGenerationRequest"));
+  }
+
+  watchGenerationRequests(onRequested: (requestId: string) => void): Promise<GenerationWatch | null> {
+    return this.#parts.listen ? this.#parts.listen(GENERATION_CHANNEL, onRequested) : Promise.resolve(null);
   }
 
   async countCouponsWithPrefix(prefix: string): Promise<number> {

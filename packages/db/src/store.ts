@@ -19,6 +19,7 @@ import {
   type GenerationRequest,
   type GenerationRequestInput,
   type GenerationStatus,
+  type GenerationWatch,
   type RedeemInput,
   type RedeemResult,
   type RedemptionAttempt,
@@ -72,6 +73,8 @@ export interface EngineOps {
   claimGenerationRequest(requestId: string, workerId: string): Promise<GenerationClaim>;
   updateGenerationRequest(requestId: string, status: GenerationStatus, failureReason: string | null): Promise<GenerationRequest>;
   bulkInsertCoupons(requestId: string, codes: readonly string[]): Promise<BulkInsertResult>;
+  cancelGenerationRequest(requestId: string): Promise<GenerationRequest>;
+  watchGenerationRequests(onRequested: (requestId: string) => void): Promise<GenerationWatch | null>;
   countCouponsWithPrefix(prefix: string): Promise<number>;
   streamCoupons(f: CheckedExportFilter): AsyncIterable<ExportRow>;
   ping(): Promise<void>;
@@ -126,6 +129,7 @@ export function defineStore(engine: EngineOps): CouponStore {
       engine.claimGenerationRequest(checkId("requestId", requestId), checkId("workerId", workerId)),
     updateGenerationRequest: async (requestId: string, status: GenerationStatus, failureReason?: string | null) => {
       const s = checkStatus(status);
+      if (s === "Cancelled") failed("status Cancelled is set by cancelGenerationRequest, which stops a running worker");
       const reason = checkOptionalText("failureReason", failureReason);
       if (s === "Failed" && (reason === null || reason.trim().length === 0))
         failed("a failure reason (failureReason) must be given when the status is Failed");
@@ -133,6 +137,11 @@ export function defineStore(engine: EngineOps): CouponStore {
     },
     bulkInsertCoupons: async (requestId: string, codes: readonly string[]) =>
       engine.bulkInsertCoupons(checkId("requestId", requestId), checkCodes(codes)),
+    cancelGenerationRequest: async (requestId: string) => engine.cancelGenerationRequest(checkId("requestId", requestId)),
+    watchGenerationRequests: async (onRequested: (requestId: string) => void) => {
+      if (typeof onRequested !== "function") failed("onRequested must be a function");
+      return engine.watchGenerationRequests(onRequested);
+    },
     countCouponsWithPrefix: async (prefix: string) => engine.countCouponsWithPrefix(checkCodePrefix(prefix)),
     async *streamCoupons(filter: { campaignId?: string; requestId?: string }) {
       yield* engine.streamCoupons({

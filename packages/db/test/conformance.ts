@@ -241,6 +241,66 @@ export function conformanceSuite(engine: EngineUnderTest): void {
         });
       }
 
+      it("cancels a request: the worker's next batch is refused, what it inserted stays, and it is claimable again only once retried", async () => {
+        const campaignId = await makeCampaign(store);
+        const r = await store.createGenerationRequest({ campaignId, requestedAmount: 4 });
+        const claim = await store.claimGenerationRequest(r.requestId, "w");
+        const [a, b, c] = codes(3) as [string, string, string];
+        try {
+          await store.bulkInsertCoupons(r.requestId, [a]);
+          const cancelled = await store.cancelGenerationRequest(r.requestId);
+          expect(cancelled).to.include({ status: "Cancelled", generatedAmount: 1, failureReason: null });
+          await expectStoreError(store.bulkInsertCoupons(r.requestId, [b]), "CONFLICT", /Cancelled/);
+        } finally {
+          await claim.release();
+        }
+        expect(await store.cancelGenerationRequest(r.requestId)).to.include({ status: "Cancelled", generatedAmount: 1 });
+        await expectStoreError(store.claimGenerationRequest(r.requestId, "w2"), "CONFLICT", /Cancelled/);
+        await expectStoreError(store.updateGenerationRequest(r.requestId, "Generating"), "CONFLICT", /Cancelled/);
+        await expectStoreError(store.updateGenerationRequest(r.requestId, "Cancelled"), "INVALID_INPUT", /cancelGenerationRequest/);
+        const exported: string[] = [];
+        for await (const row of store.streamCoupons({ requestId: r.requestId })) exported.push(row.couponCode);
+        expect(exported).to.deep.equal([a]);
+        expect(await store.updateGenerationRequest(r.requestId, "Requested")).to.include({ status: "Requested" });
+        const again = await store.claimGenerationRequest(r.requestId, "w3");
+        try {
+          expect((await store.bulkInsertCoupons(r.requestId, [b, c])).generatedAmount).to.equal(3);
+        } finally {
+          await again.release();
+        }
+        const done = await makeCoupons(store, campaignId, codes(1));
+        await expectStoreError(store.cancelGenerationRequest(done), "CONFLICT", /Generated/);
+        await expectStoreError(store.cancelGenerationRequest("no-such-request"), "NOT_FOUND");
+      });
+
+      it("tells a watcher when a request becomes Requested, created or retried (where the engine can push)", async () => {
+        const seen: string[] = [];
+        let wake: () => void = () => {};
+        const watch = await store.watchGenerationRequests((id) => {
+          seen.push(id);
+          wake();
+        });
+        if (watch === null) {
+          expect(engine.name, "only SQL Server has no push").to.equal("mssql");
+          return;
+        }
+        try {
+          const next = () => new Promise<void>((resolve) => (wake = resolve));
+          const campaignId = await makeCampaign(store);
+          let arrived = next();
+          const r = await store.createGenerationRequest({ campaignId, requestedAmount: 1 });
+          await arrived;
+          expect(seen).to.deep.equal([r.requestId]);
+          await store.cancelGenerationRequest(r.requestId);
+          arrived = next();
+          await store.updateGenerationRequest(r.requestId, "Requested");
+          await arrived;
+          expect(seen).to.deep.equal([r.requestId, r.requestId]);
+        } finally {
+          await watch.close();
+        }
+      });
+
       it("inserts new codes, reports collisions, counts only what it inserted", async () => {
         const campaignId = await makeCampaign(store);
         const first = await makeCoupons(store, campaignId, ["COLLIDE1", "COLLIDE2"]);

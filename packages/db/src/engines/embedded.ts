@@ -83,6 +83,10 @@ export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<CouponSt
       exec,
       onRoute: opts.onRoute,
       claim,
+      async listen(channel, onPayload) {
+        const unlisten = await db.listen(channel, onPayload);
+        return { close: () => unlisten() };
+      },
       async close() {
         await db.close();
         unlock();

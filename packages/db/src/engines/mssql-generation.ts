@@ -16,6 +16,8 @@ type GenerationOps = Pick<
   | "claimGenerationRequest"
   | "updateGenerationRequest"
   | "bulkInsertCoupons"
+  | "cancelGenerationRequest"
+  | "watchGenerationRequests"
   | "countCouponsWithPrefix"
   | "streamCoupons"
 >;
@@ -84,6 +86,16 @@ export function generationCalls(c: MssqlCalls): GenerationOps {
         generatedAmount: Number(r.generatedAmount),
         requestedAmount: Number(r.requestedAmount),
       };
+    },
+
+    async cancelGenerationRequest(requestId) {
+      const rows = await c.rows("dbo.sp_CancelGenerationRequest", [["RequestId", nv(100), requestId]], false);
+      return requestFromRow(one(rows, "sp_CancelGenerationRequest"));
+    },
+
+    // SQL Server has no LISTEN/NOTIFY: a worker polls (with backoff and jitter).
+    async watchGenerationRequests() {
+      return null;
     },
 
     async countCouponsWithPrefix(prefix) {

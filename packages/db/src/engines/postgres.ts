@@ -48,11 +48,30 @@ export async function openPostgresStore(opts: PostgresOptions): Promise<CouponSt
       read: readPool ? executor(readPool) : undefined,
       onRoute: opts.onRoute,
       claim: (requestId, workerId) => claimOnOwnConnection(opts, requestId, workerId),
+      listen: (channel, onPayload) => listenOnOwnConnection(opts, channel, onPayload),
       close: async () => {
         await Promise.all([pool.end(), readPool?.end()]);
       },
     }),
   );
+}
+
+/** LISTEN on a connection of its own (a pooled one would be handed to others). If it breaks, the
+ *  watch goes quiet: waiting workers poll as well, so a lost listener only delays them. */
+async function listenOnOwnConnection(opts: PostgresOptions, channel: string, onPayload: (payload: string) => void) {
+  const client = new pg.Client({ ...poolConfig(opts), application_name: "coupons-listen" });
+  client.on("error", () => {});
+  client.on("notification", (n) => {
+    if (n.channel === channel) onPayload(n.payload ?? "");
+  });
+  try {
+    await client.connect();
+    await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+  } catch (err) {
+    await client.end().catch(() => {});
+    throw mapPgError(err);
+  }
+  return { close: () => client.end().catch(() => {}) };
 }
 
 async function claimOnOwnConnection(opts: PostgresOptions, requestId: string, workerId: string): Promise<GenerationClaim> {
