@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { expect } from "chai";
 import { track } from "../../generator/test/helpers.ts";
 import { type ProductionStage, productionStage } from "../../../test/helpers/image.ts";
-import { startApiProcess, testEnv } from "./helpers.ts";
+import { ApiClient, startApiProcess, testEnv } from "./helpers.ts";
 
 describe("the compiled server (the image's CMD, from a production install)", function () {
   this.timeout(240_000);
@@ -38,11 +38,13 @@ describe("the compiled server (the image's CMD, from a production install)", fun
     const env = { ...(stage as ProductionStage).env, ...testEnv({ COUPONS_LOG_LEVEL: "info", COUPONS_DATABASE_URL: "embedded:memory" }) };
     const { child, port, output, errors } = await startApiProcess([entry], env);
     track(child);
-    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+    // the installed server generates and serves its document (and /docs' package); answers are checked against it
+    const api = await ApiClient.connect(`http://127.0.0.1:${port}`);
+    const health = await api.get("/healthz", null);
     expect(health.status).to.equal(200);
-    expect(await health.json()).to.deep.equal({ status: "ok" });
-    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
-    expect(ready.status).to.equal(200);
+    expect(health.body).to.deep.equal({ status: "ok" });
+    expect((await api.get("/readyz", null)).status).to.equal(200);
+    expect((await api.get("/docs", null)).status).to.equal(200);
     // every line on stdout is a JSON log record
     for (const line of output().trim().split("\n")) expect(() => JSON.parse(line), line).to.not.throw();
     const exited = once(child, "exit");
