@@ -9,8 +9,9 @@
 //   one        redemptions of distinct coupons of one campaign (with a total cap)
 //   many       redemptions of distinct coupons spread over 200 campaigns
 //   storm      every request redeems the same coupon: exactly 1 success
-//   db-only    the same redemptions called on the store directly (no HTTP), for the database's share
-// 32 connections, 10 s each, each run also capped by the number of coupons seeded for it.
+//   db-only    the same redemptions called on the store directly (no HTTP), for the database's share,
+//              32 calls in flight on a store with the API's pool size (BENCH_POOL_SIZE, default 16)
+// 32 connections, 10 s each (BENCH_DURATION_S), each run also capped by the number of coupons seeded for it.
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { dirname, join, resolve } from "node:path";
@@ -20,7 +21,9 @@ import express from "express";
 import { freePort } from "../packages/db/test/urls.ts";
 
 const CONNECTIONS = 32;
-const DURATION_S = 10;
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
+/** One pool size for the API's store and the db-only row's store, so the two rows compare. */
+const POOL_SIZE = Number(process.env.BENCH_POOL_SIZE ?? 16);
 const CODES_PER_RUN = 80_000;
 const MANY_CAMPAIGNS = 200;
 const DEADLINE_MS = 6 * 60_000;
@@ -93,7 +96,7 @@ async function main(): Promise<void> {
 
   const children: ChildProcess[] = [];
   const db = await createPostgresDatabase();
-  const store = await openStore(db.url, { poolSize: 32 });
+  const store = await openStore(db.url, { poolSize: POOL_SIZE });
   const deadline = setTimeout(() => {
     console.error("bench-api: deadline passed; stopping");
     for (const c of children) c.kill("SIGKILL");
@@ -164,7 +167,7 @@ async function main(): Promise<void> {
         COUPONS_API_PORT: String(apiPort),
         COUPONS_API_HOST: "127.0.0.1",
         COUPONS_LOG_LEVEL: "info",
-        COUPONS_DB_POOL_SIZE: process.env.BENCH_POOL_SIZE ?? "16",
+        COUPONS_DB_POOL_SIZE: String(POOL_SIZE),
         COUPONS_API_KEYS: JSON.stringify([{ id: "bench", sha256: hashKey(KEY), scopes: ["redeem", "read"] }]),
       },
     });
@@ -195,7 +198,7 @@ async function main(): Promise<void> {
     api.kill("SIGTERM");
     await new Promise((r) => api.once("exit", r));
 
-    // the database alone: the same calls, 32 at a time, no HTTP
+    // the database alone: the same calls, as many in flight as autocannon's connections, no HTTP
     let next = 0;
     const lat: number[] = [];
     const started = performance.now();
@@ -216,7 +219,7 @@ async function main(): Promise<void> {
     lat.sort((a, b) => a - b);
     const q = (p: number) => Math.round((lat[Math.min(lat.length - 1, Math.floor(lat.length * p))] ?? 0) * 10) / 10;
     rows.push({
-      scenario: "db only (store, pool 32)",
+      scenario: `db only (store, pool ${POOL_SIZE})`,
       rps: Math.round(lat.length / secs),
       p50: q(0.5),
       p99: q(0.99),
@@ -237,7 +240,7 @@ async function main(): Promise<void> {
     stormRow.note = `db: ${stormDb} redeemed; must be exactly 1`;
 
     console.log(
-      `\nbench-api: ${CONNECTIONS} connections, ${DURATION_S} s per run, loopback; API in a child process, autocannon here; PostgreSQL ${new URL(pgUrl).host}\n`,
+      `\nbench-api: ${CONNECTIONS} connections, ${DURATION_S} s per run, pool ${POOL_SIZE} (API and db-only), loopback; API in a child process, autocannon here; PostgreSQL ${new URL(pgUrl).host}\n`,
     );
     console.log("scenario                       req/s    p50 ms  p99 ms   2xx      other   note");
     for (const r of rows) {

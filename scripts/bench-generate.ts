@@ -1,8 +1,11 @@
 // Generation benchmark (a script, not a test): runs the real CLI (`coupons generate`) as a child
-// process on a fresh database per run, and measures in the same run, on an identical fresh schema:
+// process on a fresh database per run and times the whole process (wall time: Node start-up, the
+// migration, the claim and the pipeline; the pipeline's own elapsedMs is shown beside it), and
+// measures in the same run, on an identical fresh schema, for each size:
 //   - the engine's raw bulk-insert ceiling: COPY of pre-generated codes (pg-copy-streams for
 //     PostgreSQL; PGlite's COPY FROM '/dev/blob' for embedded);
-//   - the per-code baseline many shops use: look each code up, insert it alone.
+//   - the per-code baseline many shops use: look each code up, insert it alone, timed on a table
+//     already holding half the size's codes (the average table the CLI writes into over its run).
 //
 //   node --conditions=source scripts/bench-generate.ts [--engines embedded,postgres] [--sizes 1000000,10000000]
 //        [--baseline 20000] [--pg-url postgres://postgres@127.0.0.1:5432/postgres] [--batch-size n] [--concurrency n]
@@ -133,7 +136,13 @@ async function runCli(engine: "embedded" | "postgres", n: number) {
     ]);
     if (r.code !== 0) throw new Error(`coupons generate exited ${r.code}:\n${r.lines.join("\n")}`);
     const end = r.lines.map((l) => JSON.parse(l)).find((j) => j.event === "generation.end");
-    return { rate: (end.insertedThisRun * 1000) / end.elapsedMs, elapsedMs: end.elapsedMs, wallMs: r.wallMs, peakRssMb: r.peakRssMb };
+    // the rate the docs quote: codes over the whole process's wall time
+    return {
+      rate: (n * 1000) / r.wallMs,
+      pipelineRate: (end.insertedThisRun * 1000) / end.elapsedMs,
+      wallMs: r.wallMs,
+      peakRssMb: r.peakRssMb,
+    };
   } finally {
     await db.drop();
   }
@@ -158,6 +167,43 @@ async function codesFile(n: number, requestId: string): Promise<string> {
 
 const COPY_SQL = "COPY Coupons (CouponCode, CampaignId, ExpiresAt, GenerationBatchId) FROM STDIN WITH (FORMAT csv)";
 
+/** COPYs the files into Coupons (PostgreSQL: one connection per file, at once); returns the time taken. */
+async function copyInto(engine: "embedded" | "postgres", url: string, files: string[]): Promise<number> {
+  if (engine === "postgres") {
+    const clients = await Promise.all(
+      files.map(async () => {
+        const c = new pg.Client({ connectionString: url });
+        await c.connect();
+        return c;
+      }),
+    );
+    try {
+      const t0 = performance.now();
+      await Promise.all(files.map((f, i) => pipeline(createReadStream(f), (clients[i] as pg.Client).query(copyFrom(COPY_SQL)))));
+      return performance.now() - t0;
+    } finally {
+      await Promise.all(clients.map((c) => c.end()));
+    }
+  }
+  const lite = await PGlite.create({ dataDir: url.slice("embedded:".length) });
+  try {
+    let ms = 0;
+    for (const file of files) {
+      // PGlite reads the whole blob; chunks of 1M rows keep the bench process's memory sane.
+      const text = readFileSync(file, "utf8").trimEnd().split("\n");
+      const t0 = performance.now();
+      for (let i = 0; i < text.length; i += 1_000_000) {
+        const blob = new Blob([`${text.slice(i, i + 1_000_000).join("\n")}\n`]);
+        await lite.query(COPY_SQL.replace("STDIN", "'/dev/blob'"), [], { blob });
+      }
+      ms += performance.now() - t0;
+    }
+    return ms;
+  } finally {
+    await lite.close();
+  }
+}
+
 async function ceiling(engine: "embedded" | "postgres", n: number): Promise<number> {
   let best = 0;
   for (let run = 0; run < ceilingRuns; run++) {
@@ -170,42 +216,21 @@ async function ceiling(engine: "embedded" | "postgres", n: number): Promise<numb
       if (engine === "postgres") {
         // The CLI inserts over two connections, so the ceiling is the better of COPY over one
         // connection and COPY of two halves over two connections at once.
-        ms = Number.POSITIVE_INFINITY;
-        for (const conns of [1, 2]) {
-          const db2 = conns === 1 ? db : await freshDatabase(engine);
-          try {
-            const rid = conns === 1 ? requestId : (await prepare(db2.url)).requestId;
-            const files = conns === 1 ? [file] : await Promise.all([codesFile(Math.ceil(n / 2), rid), codesFile(Math.floor(n / 2), rid)]);
-            const clients = await Promise.all(
-              files.map(async () => {
-                const c = new pg.Client({ connectionString: db2.url });
-                await c.connect();
-                return c;
-              }),
-            );
-            const t0 = performance.now();
-            await Promise.all(files.map((f, i) => pipeline(createReadStream(f), (clients[i] as pg.Client).query(copyFrom(COPY_SQL)))));
-            const took = performance.now() - t0;
-            console.error(`[postgres] COPY of ${n} codes over ${conns} connection(s): ${Math.round((n * 1000) / took)} rows/s`);
-            ms = Math.min(ms, took);
-            await Promise.all(clients.map((c) => c.end()));
-            if (conns === 2) for (const f of files) rmSync(resolve(f, ".."), { recursive: true, force: true });
-          } finally {
-            if (conns === 2) await db2.drop();
-          }
+        ms = await copyInto(engine, db.url, [file]);
+        console.error(`[postgres] COPY of ${n} codes over 1 connection: ${Math.round((n * 1000) / ms)} rows/s`);
+        const db2 = await freshDatabase(engine);
+        try {
+          const rid = (await prepare(db2.url)).requestId;
+          const halves = await Promise.all([codesFile(Math.ceil(n / 2), rid), codesFile(Math.floor(n / 2), rid)]);
+          const took = await copyInto(engine, db2.url, halves);
+          console.error(`[postgres] COPY of ${n} codes over 2 connections: ${Math.round((n * 1000) / took)} rows/s`);
+          ms = Math.min(ms, took);
+          for (const f of halves) rmSync(resolve(f, ".."), { recursive: true, force: true });
+        } finally {
+          await db2.drop();
         }
       } else {
-        const dir = db.url.slice("embedded:".length);
-        const lite = await PGlite.create({ dataDir: dir });
-        // PGlite reads the whole blob; chunks of 1M rows keep the bench process's memory sane.
-        const text = readFileSync(file, "utf8").split("\n");
-        const t0 = performance.now();
-        for (let i = 0; i < n; i += 1_000_000) {
-          const blob = new Blob([`${text.slice(i, Math.min(i + 1_000_000, n)).join("\n")}\n`]);
-          await lite.query(COPY_SQL.replace("STDIN", "'/dev/blob'"), [], { blob });
-        }
-        ms = performance.now() - t0;
-        await lite.close();
+        ms = await copyInto(engine, db.url, [file]);
       }
       best = Math.max(best, (n * 1000) / ms);
     } finally {
@@ -216,11 +241,17 @@ async function ceiling(engine: "embedded" | "postgres", n: number): Promise<numb
   return best;
 }
 
-/** The per-code approach: look the code up, insert it alone (autocommit), one connection. */
-async function perCode(engine: "embedded" | "postgres", n: number): Promise<number> {
+/** The per-code approach: look the code up, insert it alone (autocommit), one connection; `n` codes
+ *  timed on a table that already holds `prefill` codes. */
+async function perCode(engine: "embedded" | "postgres", n: number, prefill: number): Promise<number> {
   const db = await freshDatabase(engine);
   try {
     const { requestId } = await prepare(db.url);
+    if (prefill > 0) {
+      const file = await codesFile(prefill, requestId);
+      await copyInto(engine, db.url, [file]);
+      rmSync(resolve(file, ".."), { recursive: true, force: true });
+    }
     const next = codeSource(PREFIX, LENGTH);
     const lookup = "SELECT 1 FROM Coupons WHERE CouponCode = $1";
     const insert = "INSERT INTO Coupons (CouponCode, CampaignId, GenerationBatchId) VALUES ($1, 'bench', $2)";
@@ -254,18 +285,20 @@ async function perCode(engine: "embedded" | "postgres", n: number): Promise<numb
 const k = (x: number) => `${Math.round(x).toLocaleString("en-US")}`;
 const rows: string[][] = [];
 for (const engine of engines) {
-  const baseline = baselineSize > 0 ? await perCode(engine, baselineSize) : Number.NaN;
-  console.error(`[${engine}] per-code baseline on ${k(baselineSize)} codes: ${k(baseline)} codes/s`);
   for (const n of sizes) {
+    const prefill = Math.floor(n / 2);
+    const baseline = baselineSize > 0 ? await perCode(engine, baselineSize, prefill) : Number.NaN;
+    console.error(`[${engine}] per-code baseline, ${k(baselineSize)} codes into a table of ${k(prefill)}: ${k(baseline)} codes/s`);
     const ceil = await ceiling(engine, n);
     console.error(`[${engine}] ceiling (COPY of ${k(n)} pre-generated codes): ${k(ceil)} rows/s`);
     const r = await runCli(engine, n);
-    console.error(`[${engine}] coupons generate ${k(n)}: ${k(r.rate)} codes/s, peak RSS ${r.peakRssMb.toFixed(0)} MB`);
+    console.error(`[${engine}] coupons generate ${k(n)}: ${k(r.rate)} codes/s (wall), peak RSS ${r.peakRssMb.toFixed(0)} MB`);
     rows.push([
       engine,
       k(n),
       k(r.rate),
       (r.wallMs / 1000).toFixed(1),
+      k(r.pipelineRate),
       r.peakRssMb.toFixed(0),
       k(ceil),
       (r.rate / ceil).toFixed(2),
@@ -277,8 +310,9 @@ for (const engine of engines) {
 const head = [
   "engine",
   "codes",
-  "CLI codes/s",
+  "CLI codes/s (wall)",
   "CLI wall s",
+  "pipeline codes/s",
   "peak RSS MB",
   "COPY ceiling rows/s",
   "CLI/ceiling",

@@ -2,14 +2,16 @@
 // generation rate on an empty Coupons table, then fills the table to each size (server-side
 // INSERT ... SELECT of random 16-character codes over 20 campaigns, 1M rows per transaction) and
 // measures at each size: lookup latency (getCouponDetails), redeem latency (redeemCoupon of distinct
-// unredeemed coupons) and the generation rate (the median of three 200k-code requests through
-// sp_BulkInsertCoupons, in 10k batches, two in flight, as the generator runs it), all through the CouponStore.
+// unredeemed coupons) and the generation rate (the median of three 200k-code requests worked by the
+// generator's own pipeline, `generate` of apps/generator, with its default batch size, concurrency
+// and code source), all through the CouponStore.
 //   node --conditions=source scripts/bench-scale.ts [--sizes 1000000,20000000] [--ops 4000]
 //        [--clients 2] [--generate 200000] [--url postgres://postgres@127.0.0.1:5432/postgres] [--keep]
 // With --layouts N it measures instead whether PostgreSQL should partition Coupons: the current
 // single table against Coupons hash-partitioned by CampaignId (16 partitions) with a separate
 // CouponCodes table keeping codes unique across partitions (PostgreSQL has no global unique index),
-// each prefilled with N rows: bulk-insert rate of 200k codes and lookup/redeem latency by code.
+// each prefilled with N rows: bulk-insert rate of 200k codes (drawn by the generator's code source, in
+// batches of its default size) and lookup/redeem latency by code.
 // The database is dropped at the end unless --keep. Bounded: the fill is the sizes given; each
 // latency phase is --ops calls.
 import { createHash, randomBytes, randomInt } from "node:crypto";
@@ -17,6 +19,8 @@ import { parseArgs } from "node:util";
 import pg from "pg";
 import { type CouponStore, openStore } from "@coupons/db";
 import { migratePostgres } from "../packages/db/src/engines/postgres.ts";
+import { codeSource, drawDistinct } from "../apps/generator/src/codes.ts";
+import { DEFAULT_BATCH_SIZE, generate } from "../apps/generator/src/pipeline.ts";
 import { withDatabase } from "../packages/db/test/urls.ts";
 
 const { values } = parseArgs({
@@ -36,7 +40,6 @@ const CLIENTS = Number(values.clients);
 const GENERATE = Number(values.generate);
 const CAMPAIGNS = 20;
 const FILL_CHUNK = 1_000_000;
-const ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 
 const t0 = Date.now();
 const log = (s: string) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(5)}s] ${s}\n`);
@@ -193,30 +196,15 @@ async function generationRate(s: CouponStore, label: string): Promise<number> {
   return rates.sort((a, b) => a - b)[1] as number;
 }
 
-/** One request of `amount` codes through sp_BulkInsertCoupons, 10k per batch, two in flight. */
+/** One request of `amount` codes (14 random characters), worked by the generator's pipeline as
+ *  `coupons run` works it; the rate is over the whole `generate` call (claim to release). */
 async function generation(s: CouponStore, label: string, amount = GENERATE): Promise<number> {
   const req = await s.createGenerationRequest({ campaignId: "gen", requestedAmount: amount, codeLength: 14 });
-  const claim = await s.claimGenerationRequest(req.requestId, "bench");
-  const prefix = `G${randomBytes(2).toString("hex").toUpperCase()}`;
-  let left = amount;
-  const start = Date.now();
-  const batch = async () => {
-    while (left > 0) {
-      const n = Math.min(10_000, left);
-      left -= n;
-      const codes = Array.from({ length: n }, () => {
-        let c = prefix;
-        for (let k = 0; k < 14; k++) c += ALPHABET[randomInt(0, 32)];
-        return c;
-      });
-      const r = await s.bulkInsertCoupons(req.requestId, codes);
-      left += n - r.inserted; // collisions are redrawn (none expected)
-    }
-  };
-  await Promise.all([batch(), batch()]);
-  const rate = amount / ((Date.now() - start) / 1000);
-  await claim.release();
-  log(`generation ${label}: ${Math.round(rate).toLocaleString("en-US")} codes/s`);
+  const start = performance.now();
+  const result = await generate(s, req.requestId, { workerId: "bench-scale" });
+  const rate = (result.inserted * 1000) / (performance.now() - start);
+  if (result.outcome !== "generated") throw new Error(`generation ${label} ended ${result.outcome}`);
+  log(`generation ${label}: ${Math.round(rate).toLocaleString("en-US")} codes/s (${result.collisions} collisions)`);
   return rate;
 }
 
@@ -275,15 +263,10 @@ async function compareLayouts(prefill: number): Promise<void> {
     for (const layout of ["single", "partitioned"] as const) {
       const rates: number[] = [];
       for (let run = 0; run < 3; run++) {
-        const prefix = `L${run}${randomBytes(2).toString("hex").toUpperCase()}`;
+        const next = codeSource(`L${run}${randomBytes(2).toString("hex").toUpperCase()}`, 14);
         const start = Date.now();
-        for (let i = 0; i < GENERATE; i += 10_000) {
-          const codes = Array.from({ length: 10_000 }, () => {
-            let code = prefix;
-            for (let k = 0; k < 14; k++) code += ALPHABET[randomInt(0, 32)];
-            return code;
-          });
-          await c.query(insert[layout], [codes]);
+        for (let i = 0; i < GENERATE; i += DEFAULT_BATCH_SIZE) {
+          await c.query(insert[layout], [drawDistinct(next, Math.min(DEFAULT_BATCH_SIZE, GENERATE - i))]);
         }
         rates.push(GENERATE / ((Date.now() - start) / 1000));
       }
