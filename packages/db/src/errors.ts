@@ -56,6 +56,16 @@ export function mapPgError(err: unknown): unknown {
     const where = typeof e.constraint === "string" ? ` (${e.constraint})` : "";
     return new StoreError("INVALID_INPUT", `${INPUT_STATES[code]}${where}: ${message}`, { cause: err });
   }
+  if (code === "40P01" || code === "40001") {
+    // A deadlock or serialization victim: the database rolled the transaction back whole.
+    return new StoreError(
+      "UNAVAILABLE",
+      `the database rolled this call back to resolve a conflict with another; nothing was kept, retry it: ${message}`,
+      {
+        cause: err,
+      },
+    );
+  }
   if (code === "23505") return new StoreError("CONFLICT", `already exists: ${message}`, { cause: err });
   if (code === "23503") return new StoreError("NOT_FOUND", `a referenced row does not exist: ${message}`, { cause: err });
   if (

@@ -212,7 +212,18 @@ export class SqlEngine implements EngineOps {
   }
 
   async bulkInsertCoupons(requestId: string, codes: readonly string[]): Promise<BulkInsertResult> {
-    const rows = await this.#q("SELECT * FROM sp_BulkInsertCoupons($1,$2::json)", [requestId, JSON.stringify(codes)]);
+    // A deadlock victim (40P01) was rolled back whole, so the same batch is simply sent again.
+    let rows: Row[] = [];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        rows = await this.#parts.exec.query("SELECT * FROM sp_BulkInsertCoupons($1,$2::json)", [requestId, JSON.stringify(codes)]);
+        break;
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        if ((code === "40P01" || code === "40001") && attempt < 5) continue;
+        throw mapPgError(err);
+      }
+    }
     const r = one(rows, "sp_BulkInsertCoupons");
     const existing = r.existing;
     return {
