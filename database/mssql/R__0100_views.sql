@@ -8,6 +8,11 @@
 -- files. Procedures: CREATE OR ALTER (keeps grants); views: DROP VIEW IF EXISTS + CREATE VIEW (the
 -- T-SQL grammar we check with lacks CREATE OR ALTER VIEW).
 
+-- The session settings a procedure, view or function keeps from its CREATE: sqlcmd runs with
+-- QUOTED_IDENTIFIER OFF unless -I, and a procedure created so cannot write through a filtered index
+-- (error 1934). Set here so the file means the same whichever client applies it.
+SET ANSI_NULLS ON;
+SET QUOTED_IDENTIFIER ON;
 SET XACT_ABORT ON;
 GO
 

@@ -10,6 +10,11 @@
 --   50422 idempotency key reused with another request, 50423 generation request held by a worker.
 -- Every procedure runs with SET XACT_ABORT ON, so any error rolls its transaction back whole.
 
+-- The session settings a procedure, view or function keeps from its CREATE: sqlcmd runs with
+-- QUOTED_IDENTIFIER OFF unless -I, and a procedure created so cannot write through a filtered index
+-- (error 1934). Set here so the file means the same whichever client applies it.
+SET ANSI_NULLS ON;
+SET QUOTED_IDENTIFIER ON;
 SET XACT_ABORT ON;
 GO
 

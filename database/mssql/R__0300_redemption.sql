@@ -14,6 +14,11 @@
 --   50422 idempotency key reused with another request, 50423 generation request held by a worker.
 -- Every procedure runs with SET XACT_ABORT ON, so any error rolls its transaction back whole.
 
+-- The session settings a procedure, view or function keeps from its CREATE: sqlcmd runs with
+-- QUOTED_IDENTIFIER OFF unless -I, and a procedure created so cannot write through a filtered index
+-- (error 1934). Set here so the file means the same whichever client applies it.
+SET ANSI_NULLS ON;
+SET QUOTED_IDENTIFIER ON;
 SET XACT_ABORT ON;
 GO
 
@@ -87,10 +92,10 @@ BEGIN
     END;
     SET @left = @Cap - @total;
     IF @left <= 0 RETURN;
-    UPDATE dbo.CampaignCounterSlots
+    UPDATE dbo.CampaignCounterSlots WITH (ROWLOCK)
     SET Budget = Redemptions + @left / 16 + CASE WHEN (Slot - @Slot + 16) % 16 < @left % 16 THEN 1 ELSE 0 END
     WHERE CampaignId = @CampaignId;
-    UPDATE dbo.CampaignCounterSlots
+    UPDATE dbo.CampaignCounterSlots WITH (ROWLOCK)
     SET Redemptions = Redemptions + 1
     WHERE CampaignId = @CampaignId AND Slot = @Slot;
     SET @Taken = 1;
@@ -102,11 +107,14 @@ GO
 -- refused, is written to RedemptionHistory; a refusal changes nothing else. Lock order is always
 -- idempotency key -> coupon -> one counter slot (or all, in slot order) -> the user's counter row,
 -- so concurrent redemptions cannot deadlock. Returns one row, one column `result`: a JSON document
--- (also what an idempotent replay returns). An unexpected error is rolled back, then logged as a
--- failed attempt ('ERROR <number>: <message>'), then rethrown.
+-- (also what an idempotent replay returns). An unexpected error (a deadlock victim included) is
+-- rolled back whole and rethrown, and writes no history row, as on PostgreSQL: RedemptionHistory
+-- holds attempts that got an answer, so its FailureReason is always one of the refusal codes.
+-- The text parameters are wider than their columns and checked here (a value passed to a narrower
+-- parameter would be cut to it silently: a 101-character user id would become another user).
 CREATE OR ALTER PROCEDURE dbo.sp_RedeemCoupon
-    @CouponCode nvarchar(200), @UserId nvarchar(100), @IpAddress nvarchar(200) = NULL,
-    @UserAgent nvarchar(4000) = NULL, @IdempotencyKey nvarchar(200) = NULL, @RequestHash nvarchar(4000) = NULL
+    @CouponCode nvarchar(200), @UserId nvarchar(4000), @IpAddress nvarchar(200) = NULL,
+    @UserAgent nvarchar(4000) = NULL, @IdempotencyKey nvarchar(4000) = NULL, @RequestHash nvarchar(4000) = NULL
 AS
 BEGIN
     SET NOCOUNT ON;
@@ -119,14 +127,23 @@ BEGIN
             @amount decimal(10,2), @maxPerUser int, @maxTotal int, @slot smallint, @taken bit,
             @userCount int, @lockedId bigint, @assignedTo nvarchar(100);
 
-    -- fn_CheckInput
+    -- fn_CheckInput (DATALENGTH, not LEN: LEN ignores trailing spaces; nvarchar(n) holds n UTF-16
+    -- code units, 2 bytes each)
     IF @CouponCode IS NULL OR LEN(LTRIM(@CouponCode)) = 0
     BEGIN
         THROW 50400, N'code must be a non-empty string', 1;
     END;
-    IF @UserId IS NULL OR LEN(LTRIM(@UserId)) = 0
+    IF @UserId IS NULL OR LEN(LTRIM(@UserId)) = 0 OR DATALENGTH(@UserId) > 200
     BEGIN
         THROW 50400, N'userId must be a non-empty string of at most 100 characters', 1;
+    END;
+    IF DATALENGTH(@IdempotencyKey) > 400
+    BEGIN
+        THROW 50400, N'idempotencyKey must be at most 200 characters', 1;
+    END;
+    IF DATALENGTH(@RequestHash) > 256
+    BEGIN
+        THROW 50400, N'requestHash must be at most 128 characters', 1;
     END;
 
     BEGIN TRY
@@ -145,7 +162,9 @@ BEGIN
                     THROW 50422, @msg, 1;
                 END;
                 COMMIT TRANSACTION;
-                SELECT JSON_MODIFY(@stored, N'$.replayed', JSON_QUERY(N'true')) AS result;
+                -- a bit is written as JSON true (JSON_QUERY of a scalar is NULL in lax mode, and a NULL
+                -- value deletes the key instead)
+                SELECT JSON_MODIFY(@stored, N'$.replayed', CAST(1 AS bit)) AS result;
                 RETURN;
             END;
             INSERT INTO dbo.IdempotencyKeys (IdempotencyKey, RequestHash, Response)
@@ -191,7 +210,7 @@ BEGIN
             BEGIN
                 SET @reason = N'USER_LIMIT_REACHED';
                 -- give back the unit taken above; this row is locked by us, so this restores it exactly
-                UPDATE dbo.CampaignCounterSlots
+                UPDATE dbo.CampaignCounterSlots WITH (ROWLOCK)
                 SET Redemptions = Redemptions - 1
                 WHERE CampaignId = @campaignId AND Slot = @slot;
             END;
@@ -222,18 +241,6 @@ BEGIN
     END TRY
     BEGIN CATCH
         IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION;
-        -- A reused idempotency key is the caller's mistake, not an attempt; anything else is logged.
-        IF ERROR_NUMBER() <> 50422
-        BEGIN
-            SET @msg = LEFT(CONCAT(N'ERROR ', ERROR_NUMBER(), N': ', ERROR_MESSAGE()), 500);
-            BEGIN TRY
-                INSERT INTO dbo.RedemptionHistory (CouponCode, UserId, CampaignId, AttemptedAt, Success, FailureReason, IpAddress, UserAgent)
-                VALUES (LEFT(@Code, 50), @UserId, @campaignId, @now, 0, @msg, LEFT(@IpAddress, 45), LEFT(@UserAgent, 500));
-            END TRY
-            BEGIN CATCH
-                -- logging must not hide the original error, which THROW below rethrows
-            END CATCH;
-        END;
         THROW;
     END CATCH;
     SELECT @result AS result;
@@ -241,7 +248,7 @@ END;
 GO
 
 -- The same checks as sp_RedeemCoupon, changing and logging nothing.
-CREATE OR ALTER PROCEDURE dbo.sp_ValidateCoupon @CouponCode nvarchar(200), @UserId nvarchar(100)
+CREATE OR ALTER PROCEDURE dbo.sp_ValidateCoupon @CouponCode nvarchar(200), @UserId nvarchar(4000)
 AS
 BEGIN
     SET NOCOUNT ON;
@@ -251,7 +258,7 @@ BEGIN
     BEGIN
         THROW 50400, N'code must be a non-empty string', 1;
     END;
-    IF @UserId IS NULL OR LEN(LTRIM(@UserId)) = 0
+    IF @UserId IS NULL OR LEN(LTRIM(@UserId)) = 0 OR DATALENGTH(@UserId) > 200
     BEGIN
         THROW 50400, N'userId must be a non-empty string of at most 100 characters', 1;
     END;
@@ -298,14 +305,14 @@ END;
 GO
 
 -- Assigns the coupon to a user, or unassigns it when @UserId is NULL.
-CREATE OR ALTER PROCEDURE dbo.sp_AssignCoupon @CouponCode nvarchar(200), @UserId nvarchar(100)
+CREATE OR ALTER PROCEDURE dbo.sp_AssignCoupon @CouponCode nvarchar(200), @UserId nvarchar(4000)
 AS
 BEGIN
     SET NOCOUNT ON;
     SET XACT_ABORT ON;
     DECLARE @Code nvarchar(200) = UPPER(LTRIM(RTRIM(@CouponCode)));
     DECLARE @msg nvarchar(2048), @couponId bigint, @isRedeemed bit, @assignedTo nvarchar(100);
-    IF @UserId IS NOT NULL AND LEN(LTRIM(@UserId)) = 0
+    IF @UserId IS NOT NULL AND (LEN(LTRIM(@UserId)) = 0 OR DATALENGTH(@UserId) > 200)
     BEGIN
         THROW 50400, N'userId must be a non-empty string of at most 100 characters', 1;
     END;
@@ -339,7 +346,9 @@ BEGIN
 END;
 GO
 
-CREATE OR ALTER PROCEDURE dbo.sp_ListRedemptionAttempts @CouponCode nvarchar(200), @UserId nvarchar(100), @Limit int
+-- @UserId is wider than the column so that a longer id matches nobody (cut to 100 characters it
+-- could match another user), as on PostgreSQL.
+CREATE OR ALTER PROCEDURE dbo.sp_ListRedemptionAttempts @CouponCode nvarchar(200), @UserId nvarchar(4000), @Limit int
 AS
 BEGIN
     SET NOCOUNT ON;

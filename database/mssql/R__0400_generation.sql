@@ -10,6 +10,11 @@
 --   50422 idempotency key reused with another request, 50423 generation request held by a worker.
 -- Every procedure runs with SET XACT_ABORT ON, so any error rolls its transaction back whole.
 
+-- The session settings a procedure, view or function keeps from its CREATE: sqlcmd runs with
+-- QUOTED_IDENTIFIER OFF unless -I, and a procedure created so cannot write through a filtered index
+-- (error 1934). Set here so the file means the same whichever client applies it.
+SET ANSI_NULLS ON;
+SET QUOTED_IDENTIFIER ON;
 SET XACT_ABORT ON;
 GO
 
@@ -200,16 +205,22 @@ GO
 -- batch is refused with 50413 instead) and returns the codes that existed already, as a JSON array
 -- of {"code": ...} objects in the column `existing` (NULL when none). The request row is touched
 -- last, so concurrent batches of one request overlap their inserts and serialize only on that short
--- update. The existence probe takes no range locks (they would serialize concurrent batches); a
--- concurrent insert of the same new code surfaces as a duplicate key, and the batch is retried.
+-- update. CouponIds follow the order of the array (a code given twice counts at its first place), as
+-- on PostgreSQL: INSERT ... SELECT ... ORDER BY assigns IDENTITY values in that order.
+-- A concurrent batch inserting the same new code: the existence probe takes no range locks (they
+-- would serialize concurrent batches), so the insert waits for the other batch and fails with a
+-- duplicate key once it commits. The batch is then rolled back and run again, and the probe now sees
+-- that code as existing: the outcome of PostgreSQL's ON CONFLICT DO NOTHING, never an error. Each
+-- retry follows a commit that made at least one more of the batch's codes exist, so there are at
+-- most as many retries as codes.
 CREATE OR ALTER PROCEDURE dbo.sp_BulkInsertCoupons @RequestId nvarchar(100), @Codes nvarchar(max)
 AS
 BEGIN
     SET NOCOUNT ON;
     SET XACT_ABORT ON;
     DECLARE @msg nvarchar(2048), @status nvarchar(20), @campaignId nvarchar(100), @expiresAt datetime2,
-            @requested int, @generated int, @inserted int, @attempt int = 0;
-    DECLARE @batch TABLE (CouponCode nvarchar(50) COLLATE Latin1_General_100_BIN2 NOT NULL PRIMARY KEY);
+            @requested int, @generated int, @inserted int, @attempt int = 0, @codeCount int;
+    DECLARE @batch TABLE (CouponCode nvarchar(50) COLLATE Latin1_General_100_BIN2 NOT NULL PRIMARY KEY, Ord int NOT NULL);
     DECLARE @new TABLE (CouponCode nvarchar(50) COLLATE Latin1_General_100_BIN2 NOT NULL PRIMARY KEY);
 
     SELECT @status = Status, @campaignId = CampaignId, @expiresAt = ExpirationDate, @requested = RequestedAmount
@@ -229,10 +240,15 @@ BEGIN
         THROW 50400, N'codes must be a JSON array of strings', 1;
     END;
     -- a code longer than 50 characters fails here (truncation error, mapped to invalid input);
-    -- DISTINCT compares binary, as the column does (a case- or width-insensitive DISTINCT would
-    -- merge codes that are different coupons)
-    INSERT INTO @batch (CouponCode)
-    SELECT DISTINCT UPPER(LTRIM(RTRIM(j.value))) COLLATE Latin1_General_100_BIN2 FROM OPENJSON(@Codes) j;
+    -- GROUP BY compares binary, as the column does (a case- or width-insensitive one would merge
+    -- codes that are different coupons); Ord is the code's first index in the array (OPENJSON's key)
+    INSERT INTO @batch (CouponCode, Ord)
+    SELECT x.CouponCode, MIN(x.Ord)
+    FROM (SELECT UPPER(LTRIM(RTRIM(j.[value]))) COLLATE Latin1_General_100_BIN2 AS CouponCode,
+                 CAST(j.[key] AS int) AS Ord
+          FROM OPENJSON(@Codes) j) x
+    GROUP BY x.CouponCode;
+    SET @codeCount = @@ROWCOUNT;
 
     WHILE 1 = 1
     BEGIN
@@ -243,7 +259,8 @@ BEGIN
             OUTPUT inserted.CouponCode INTO @new (CouponCode)
             SELECT b.CouponCode, @campaignId, @expiresAt, @RequestId
             FROM @batch b
-            WHERE NOT EXISTS (SELECT 1 FROM dbo.Coupons c WHERE c.CouponCode = b.CouponCode);
+            WHERE NOT EXISTS (SELECT 1 FROM dbo.Coupons c WHERE c.CouponCode = b.CouponCode)
+            ORDER BY b.Ord;
             SET @inserted = @@ROWCOUNT;
 
             UPDATE dbo.GenerationRequests
@@ -262,7 +279,7 @@ BEGIN
         END TRY
         BEGIN CATCH
             IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION;
-            IF ERROR_NUMBER() IN (2601, 2627) AND @attempt < 3
+            IF ERROR_NUMBER() IN (2601, 2627) AND @attempt < @codeCount
             BEGIN
                 SET @attempt = @attempt + 1;
                 CONTINUE;
@@ -274,7 +291,7 @@ BEGIN
     SELECT @inserted AS inserted,
            (SELECT b.CouponCode AS code FROM @batch b
             WHERE NOT EXISTS (SELECT 1 FROM @new n WHERE n.CouponCode = b.CouponCode)
-            ORDER BY b.CouponCode
+            ORDER BY b.Ord
             FOR JSON PATH) AS existing,
            @generated AS generatedAmount, @requested AS requestedAmount;
 END;

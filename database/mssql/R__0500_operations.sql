@@ -12,11 +12,18 @@
 --   50422 idempotency key reused with another request, 50423 generation request held by a worker.
 -- Every procedure runs with SET XACT_ABORT ON, so any error rolls its transaction back whole.
 
+-- The session settings a procedure, view or function keeps from its CREATE: sqlcmd runs with
+-- QUOTED_IDENTIFIER OFF unless -I, and a procedure created so cannot write through a filtered index
+-- (error 1934). Set here so the file means the same whichever client applies it.
+SET ANSI_NULLS ON;
+SET QUOTED_IDENTIFIER ON;
 SET XACT_ABORT ON;
 GO
 
--- Moves one batch: up to @BatchSize rows attempted before @Before, or (@Ids given, a JSON array of
--- ids) exactly those rows whatever their time: the rows a file archive wrote out before deleting.
+-- Moves one batch, oldest first (lowest RedemptionId, as on PostgreSQL): up to @BatchSize rows
+-- attempted before @Before, or (@Ids given, a JSON array of ids) exactly those rows whatever their
+-- time: the rows a file archive wrote out before deleting. The batch is a TOP ... ORDER BY in a CTE,
+-- deleted through it (DELETE TOP (n) alone takes whichever rows the plan meets first).
 --
 -- Why a batched DELETE TOP (n) ... OUTPUT DELETED.* INTO and not a partition switch: a switch
 -- moves a whole partition as metadata, but it needs RedemptionHistory partitioned by AttemptedAt on
@@ -47,13 +54,16 @@ BEGIN
     END
     IF @Ids IS NULL
     BEGIN
-        DELETE TOP (@BatchSize) h
+        WITH batch AS (
+            SELECT TOP (@BatchSize) h.*
+            FROM dbo.RedemptionHistory h WITH (ROWLOCK, READPAST)
+            WHERE h.AttemptedAt < @Before
+            ORDER BY h.RedemptionId)
+        DELETE FROM batch
         OUTPUT DELETED.RedemptionId, DELETED.CouponCode, DELETED.UserId, DELETED.CampaignId, DELETED.AttemptedAt,
                DELETED.Success, DELETED.FailureReason, DELETED.IpAddress, DELETED.UserAgent
         INTO dbo.RedemptionHistoryArchive (RedemptionId, CouponCode, UserId, CampaignId, AttemptedAt, Success,
-                                           FailureReason, IpAddress, UserAgent)
-        FROM dbo.RedemptionHistory h WITH (ROWLOCK, READPAST)
-        WHERE h.AttemptedAt < @Before;
+                                           FailureReason, IpAddress, UserAgent);
         SET @moved = @@ROWCOUNT;
     END
     ELSE
@@ -61,14 +71,17 @@ BEGIN
         IF ISJSON(@Ids) = 0
         BEGIN
             THROW 50400, N'ids must be a JSON array of history ids', 1;
-        END
-        DELETE TOP (@BatchSize) h
+        END;
+        WITH batch AS (
+            SELECT TOP (@BatchSize) h.*
+            FROM dbo.RedemptionHistory h WITH (ROWLOCK, READPAST)
+            WHERE h.RedemptionId IN (SELECT CAST(j.[value] AS bigint) FROM OPENJSON(@Ids) j)
+            ORDER BY h.RedemptionId)
+        DELETE FROM batch
         OUTPUT DELETED.RedemptionId, DELETED.CouponCode, DELETED.UserId, DELETED.CampaignId, DELETED.AttemptedAt,
                DELETED.Success, DELETED.FailureReason, DELETED.IpAddress, DELETED.UserAgent
         INTO dbo.RedemptionHistoryArchive (RedemptionId, CouponCode, UserId, CampaignId, AttemptedAt, Success,
-                                           FailureReason, IpAddress, UserAgent)
-        FROM dbo.RedemptionHistory h WITH (ROWLOCK, READPAST)
-        WHERE h.RedemptionId IN (SELECT CAST(j.[value] AS bigint) FROM OPENJSON(@Ids) j);
+                                           FailureReason, IpAddress, UserAgent);
         SET @moved = @@ROWCOUNT;
     END
     SELECT @moved AS moved;
@@ -175,9 +188,14 @@ BEGIN
     BEGIN
         ;THROW 50400, N'before must be a time and batchSize an integer from 1 to 100000', 1;
     END;
-    -- READPAST: keys a redemption holds right now are left for the next batch
-    DELETE TOP (@BatchSize) FROM dbo.IdempotencyKeys WITH (ROWLOCK, READPAST)
-    WHERE CreatedAt < @Before;
+    -- oldest first, as on PostgreSQL; READPAST: keys a redemption holds right now are left for the
+    -- next batch
+    WITH batch AS (
+        SELECT TOP (@BatchSize) k.IdempotencyKey
+        FROM dbo.IdempotencyKeys k WITH (ROWLOCK, READPAST)
+        WHERE k.CreatedAt < @Before
+        ORDER BY k.CreatedAt)
+    DELETE FROM batch;
     SELECT @@ROWCOUNT AS n;
 END;
 GO

@@ -195,8 +195,14 @@ else
   for identity in "$generator_identity" "$api_identity"; do
     # the name goes into T-SQL: allow only what Azure allows in identity names
     $dry_run || [[ "$identity" =~ $identity_name ]] || fail "unexpected identity name $identity"
-    # the script names its user coupons-app-identity; a copy names this identity instead
-    sed "s/coupons-app-identity/$identity/g" "$root/database/mssql/security/add_managed_identity.sql" >"$work/$identity.sql"
+    # the script names its user coupons-app-identity and creates it WITH OBJECT_ID (display names can
+    # be ambiguous); a copy names this identity and its principal id instead
+    if $dry_run; then principal="00000000-0000-0000-0000-000000000001"; else
+      principal="$(az identity show --resource-group "$resource_group" --name "$identity" --query principalId --output tsv)"
+    fi
+    [[ "$principal" =~ ^[0-9a-fA-F-]{36}$ ]] || fail "unexpected principal id $principal of identity $identity"
+    sed -e "s/coupons-app-identity/$identity/g" -e "s/00000000-0000-0000-0000-000000000000/$principal/g" \
+      "$root/database/mssql/security/add_managed_identity.sql" >"$work/$identity.sql"
     run sqlcmd "${sqlcmd_args[@]}" --input-file "$work/$identity.sql"
   done
   cleanup

@@ -7,6 +7,11 @@
 -- The T-SQL grammar we check with accepts ALTER PARTITION SCHEME ... NEXT USED, so this file is
 -- checked in full (SPLIT RANGE with a variable runs through sp_executesql, see below).
 
+-- The session settings a procedure, view or function keeps from its CREATE: sqlcmd runs with
+-- QUOTED_IDENTIFIER OFF unless -I, and a procedure created so cannot write through a filtered index
+-- (error 1934). Set here so the file means the same whichever client applies it.
+SET ANSI_NULLS ON;
+SET QUOTED_IDENTIFIER ON;
 SET XACT_ABORT ON;
 GO
 CREATE OR ALTER PROCEDURE dbo.sp_AddCampaignPartitions
