@@ -2,6 +2,7 @@
 // described for consumers with a tag and an example, every example true (answers pass the checker,
 // request bodies are accepted by the server's own parsing), and the checker refuses answers that
 // break the document, so the HTTP suites' "checked against the document" can fail.
+import SwaggerParser from "@apidevtools/swagger-parser";
 import { type CouponStore, openStore } from "@coupons/db";
 import { expect } from "chai";
 import { type RunningServer, startServer, stopServer } from "../src/server.ts";
@@ -34,8 +35,9 @@ describe("the OpenAPI document", () => {
     if (running) await stopServer(running);
   });
 
-  it("When it is served, then it is OpenAPI 3.1 with every operation the API answers", () => {
+  it("When it is served, then it is valid OpenAPI 3.1 with every operation the API answers", async () => {
     expect(api.checker.document).to.have.property("openapi", "3.1.0");
+    await SwaggerParser.validate(structuredClone(api.checker.document) as never);
     expect(ops.map((o) => o.op.operationId)).to.include.members(["redeemCoupon", "createGenerationRequest", "getDocs", "metrics"]);
     expect(new Set(ops.map((o) => o.op.operationId)).size, "operation ids are unique").to.equal(ops.length);
   });
