@@ -7,6 +7,10 @@ import { Problem } from "./schemas.ts";
 
 type Json = Record<string, unknown>;
 
+/** \p{Cc} and \p{Cs} (validation.ts's "printable") as ranges. */
+const CONTROL = "\\u0000-\\u001f\\u007f-\\u009f";
+const SURROGATE = "\\ud800-\\udfff";
+
 const PROBLEM_HEADERS: Partial<Record<ProblemStatus, Json>> = {
   401: { "WWW-Authenticate": { required: true, description: "ApiKey", schema: { type: "string" } } },
   405: { Allow: { required: true, description: "the methods the path answers", schema: { type: "string" } } },
@@ -46,9 +50,14 @@ class SchemaWriter {
       io,
       target: "draft-2020-12",
       unrepresentable: "throw",
-      override: ({ jsonSchema }) => {
+      override: ({ jsonSchema: j }) => {
         // a format says it better than zod's long regular expression for it
-        if (typeof jsonSchema.format === "string") delete jsonSchema.pattern;
+        if (typeof j.format === "string") delete j.pattern;
+        // readers that test patterns without Unicode mode (Swagger UI's "Try it out") get the classes spelled out
+        if (typeof j.pattern === "string") j.pattern = j.pattern.replaceAll("\\p{Cc}", CONTROL).replaceAll("\\p{Cs}", SURROGATE);
+        // zod's int() bounds: the safe integers, which say nothing to a reader
+        if (j.minimum === Number.MIN_SAFE_INTEGER) delete j.minimum;
+        if (j.maximum === Number.MAX_SAFE_INTEGER) delete j.maximum;
       },
     }) as Json;
     const defs = (out.$defs ?? {}) as Record<string, Json>;

@@ -59,6 +59,25 @@ describe("the OpenAPI document", () => {
     }
   });
 
+  it("When a pattern of the document is used by a reader without Unicode mode (Swagger UI), then it means what the server checks", () => {
+    const patterns: string[] = [];
+    JSON.stringify(api.checker.document, (key, value) => {
+      if (key === "pattern" && typeof value === "string") patterns.push(value);
+      return value;
+    });
+    expect(patterns.length).to.be.above(0);
+    for (const p of patterns) {
+      expect(p, "Unicode property escapes need Unicode mode").to.not.contain("\\p{");
+      expect(() => new RegExp(p), p).to.not.throw();
+    }
+    const code = ops.find((o) => o.op.operationId === "getCouponDetails")?.op as unknown as {
+      parameters: { schema: { pattern: string } }[];
+    };
+    const printable = new RegExp(code.parameters[0]?.schema.pattern ?? "^$");
+    expect(printable.test("SPRING-7KQ2MX9A Ünï"), "letters, digits, space, accents").to.equal(true);
+    expect(printable.test("A\u0001B") || printable.test("A\u0085B"), "control characters").to.equal(false);
+  });
+
   it("When each answer example is checked as a real answer would be, then it matches its own schema and headers", () => {
     for (const { method, path, op } of ops) {
       const [status, response] = Object.entries(op.responses).find(([s]) => Number(s) < 300) ?? [];
