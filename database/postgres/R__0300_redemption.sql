@@ -113,7 +113,10 @@ END $$;
 -- idempotency key -> coupon -> one counter slot (or all, in order) -> the user's counter row, so
 -- concurrent redemptions cannot deadlock. A CP503 error means "call again with p_Slow" (see
 -- fn_TakeCampaignUnit); the engines do that. Returns a JSON document (also what an idempotent replay
--- returns).
+-- returns). An unexpected error rolls the whole call back and writes no history row (as on SQL
+-- Server): RedemptionHistory holds attempts that got an answer, so its FailureReason is always one
+-- of the refusal codes. The key and hash are checked against their columns here, with the same
+-- messages as the T-SQL twin.
 CREATE OR REPLACE FUNCTION sp_RedeemCoupon(
     p_CouponCode text, p_UserId text, p_IpAddress text DEFAULT NULL, p_UserAgent text DEFAULT NULL,
     p_IdempotencyKey text DEFAULT NULL, p_RequestHash text DEFAULT NULL, p_Slow boolean DEFAULT false)
@@ -128,6 +131,12 @@ DECLARE
     v_redeemed boolean;
 BEGIN
     PERFORM fn_CheckInput(p_CouponCode, p_UserId);
+    IF length(p_IdempotencyKey) > 200 THEN
+        RAISE EXCEPTION 'idempotencyKey must be at most 200 characters' USING ERRCODE = 'CP400';
+    END IF;
+    IF length(p_RequestHash) > 128 THEN
+        RAISE EXCEPTION 'requestHash must be at most 128 characters' USING ERRCODE = 'CP400';
+    END IF;
     IF p_IdempotencyKey IS NOT NULL THEN
         -- A concurrent call with the same key waits here for the first one to commit.
         INSERT INTO IdempotencyKeys (IdempotencyKey, RequestHash, Response)
