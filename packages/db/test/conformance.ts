@@ -390,6 +390,30 @@ export function conformanceSuite(engine: EngineUnderTest): void {
         expect(await store.countCouponsWithPrefix(`${p}%`)).to.equal(0);
       });
 
+      it("inserts a code shared by simultaneous batches once and reports it as existing to every other batch, none failing", async () => {
+        // Parity: PostgreSQL skips a concurrent duplicate (ON CONFLICT DO NOTHING); T-SQL retries the
+        // batch after the duplicate key, and its probe then sees the code. Same outcome, no error.
+        const campaignId = await makeCampaign(store);
+        const shared = codes(40);
+        const reqs = await Promise.all(
+          Array.from({ length: 6 }, () => store.createGenerationRequest({ campaignId, requestedAmount: shared.length })),
+        );
+        const claims = await Promise.all(reqs.map((r) => store.claimGenerationRequest(r.requestId, "racer")));
+        try {
+          const results = await Promise.all(reqs.map((r) => store.bulkInsertCoupons(r.requestId, shared)));
+          expect(results.reduce((n, r) => n + r.inserted, 0)).to.equal(shared.length);
+          for (const code of shared) {
+            expect(
+              results.filter((r) => r.existing.includes(code)),
+              code,
+            ).to.have.length(reqs.length - 1);
+          }
+        } finally {
+          for (const c of claims) await c.release();
+        }
+        expect(await store.countCouponsWithPrefix(shared[0]?.replace(/X0$/, "X") ?? "")).to.equal(shared.length);
+      });
+
       it("streams a request's and a campaign's codes in insertion order, which is the order the batch gave them", async () => {
         const campaignId = await makeCampaign(store);
         // Unsorted on purpose: an engine that inserts a batch in code order instead of input order fails.
@@ -590,6 +614,31 @@ export function conformanceSuite(engine: EngineUnderTest): void {
       });
     });
 
+    describe("history archive order", () => {
+      it("archives the oldest attempts first, as every engine does", async () => {
+        // Parity: T-SQL's DELETE TOP (n) took whichever rows the plan met first; both dialects now take
+        // the lowest RedemptionIds. A store of its own: the archive moves every row before its cutoff.
+        const own = await engine.open();
+        try {
+          for (let i = 0; i < 5; i++) await own.store.redeemCoupon({ code: `ORDER-${i}`, userId: "order" });
+          const ids = (await own.store.listRedemptionAttempts({ userId: "order" })).map((a) => a.redemptionId);
+          const stop = new AbortController();
+          const r = await own.store.archiveRedemptionHistory({
+            before: new Date(Date.now() + DAY),
+            batchSize: 2,
+            signal: stop.signal,
+            onProgress: () => stop.abort(), // after the first batch
+          });
+          expect(r).to.include({ moved: 2, stopped: true });
+          const left = (await own.store.listRedemptionAttempts({ userId: "order" })).map((a) => a.redemptionId);
+          const byAge = [...ids].sort((x, y) => Number(BigInt(x) - BigInt(y)));
+          expect([...left].sort((x, y) => Number(BigInt(x) - BigInt(y)))).to.deep.equal(byAge.slice(2));
+        } finally {
+          await own.cleanup();
+        }
+      });
+    });
+
     describe("idempotency key retention", () => {
       it("purges keys created before a time, keeps newer ones, and a purged key's retry is a new request", async () => {
         const campaignId = await makeCampaign(store);
@@ -748,6 +797,24 @@ export function conformanceSuite(engine: EngineUnderTest): void {
           const ok = results.filter((r) => r.ok).length;
           expect(ok).to.equal(20); // 10 users x 2, under the cap of 25
           await expectConsistent(store, campaignId, ok);
+        });
+
+        it("logs only refusal codes as reasons, however the simultaneous calls above ended", async () => {
+          // Parity: neither dialect writes a history row for an unexpected error (a deadlock victim
+          // included), so listRedemptionAttempts and the fraud report see nothing but refusal codes.
+          const attempts = await store.listRedemptionAttempts({ limit: 1000 });
+          expect(attempts.length).to.be.greaterThan(100);
+          const reasons = new Set(attempts.map((a) => a.failureReason).filter((r) => r !== null));
+          expect([...reasons].filter((r) => !(REFUSAL_CODES as readonly string[]).includes(r as string))).to.deep.equal([]);
+          const report = await store.fraudReport({
+            since: new Date(Date.now() - DAY),
+            until: new Date(Date.now() + DAY),
+            by: "campaign",
+            top: 1000,
+          });
+          const reported = report.flatMap((row) => row.reasons.map((r) => r.reason));
+          expect(reported).to.not.be.empty;
+          expect(reported.filter((r) => !(REFUSAL_CODES as readonly string[]).includes(r))).to.deep.equal([]);
         });
       });
     }
