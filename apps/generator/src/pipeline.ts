@@ -4,6 +4,7 @@
 // the truth; this process only ever asks for what is left minus what it has in flight.
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
+import pLimit from "p-limit";
 import { type CouponStore, type EngineName, type GenerationClaim, type GenerationRequest, StoreError } from "@coupons/db";
 import { checkFeasibility, codeSource, drawDistinct, MAX_COLLISION_RATE } from "./codes.ts";
 import { GeneratorError } from "./errors.ts";
@@ -198,7 +199,9 @@ async function work(store: CouponStore, claim: GenerationClaim, ctx: WorkContext
     let fruitless = 0;
     try {
       while (missing > 0 && fatal === undefined) {
-        const codes = drawDistinct(next, missing);
+        // Sorted: concurrent batches of one request then take the code index's entries in one order,
+        // so two batches that drew the same code wait for each other instead of deadlocking.
+        const codes = drawDistinct(next, missing).sort();
         let r: Awaited<ReturnType<CouponStore["bulkInsertCoupons"]>>;
         try {
           r = await store.bulkInsertCoupons(requestId, codes);
@@ -233,13 +236,15 @@ async function work(store: CouponStore, claim: GenerationClaim, ctx: WorkContext
     }
   };
 
-  // `running` holds the batches in flight; the loop starts one only while it has fewer than `concurrency`
+  // p-limit caps the batches in flight; the loop plans a batch only while a slot is free (a planned
+  // batch reserves its codes, so none waits in p-limit's queue). `running` is what to wait for.
+  const limit = pLimit(concurrency);
   const running = new Set<Promise<void>>();
   try {
     for (;;) {
       if (stopReason !== null || fatal !== undefined) break;
       const left = requested - confirmed - reserved;
-      if (left <= 0 || running.size >= concurrency) {
+      if (left <= 0 || limit.activeCount + limit.pendingCount >= concurrency) {
         if (running.size === 0) {
           // Nothing in flight and nothing to plan: ask the truth.
           confirmed = (await read(store, requestId)).generatedAmount;
@@ -251,7 +256,7 @@ async function work(store: CouponStore, claim: GenerationClaim, ctx: WorkContext
       }
       const size = Math.min(batchSize, left);
       reserved += size;
-      const p: Promise<void> = fill(size)
+      const p: Promise<void> = limit(() => fill(size))
         .catch((err: unknown) => {
           fatal ??= err;
         })
