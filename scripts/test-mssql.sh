@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs the real-server suite (packages/db/test/mssql.test.ts: the conformance suite plus the SQL Server
-# specifics) against the SQL Server or Azure SQL that TEST_MSSQL_URL points at:
+# Runs the real-server suite (packages/db/test/mssql.test.ts: the conformance and operations suites,
+# the SQL Server specifics, the partitioned layout) against the SQL Server or Azure SQL that
+# TEST_MSSQL_URL points at, twice: with READ_COMMITTED_SNAPSHOT OFF (the SQL Server default) and ON
+# (Azure SQL Database's default). TEST_MSSQL_RCSI=on or off runs only that one:
 #
 #   TEST_MSSQL_URL='mssql://sa:Passw0rd!@127.0.0.1:1433/master?trustServerCertificate=true' scripts/test-mssql.sh
 #
@@ -19,4 +21,9 @@ fi
 
 # the target, without its password
 echo "SQL Server under test: $(printf '%s' "$TEST_MSSQL_URL" | sed -E 's#(//[^:/@]+:)[^@]*@#\1***@#')"
-exec npx mocha packages/db/test/mssql.test.ts "$@"
+modes=("${TEST_MSSQL_RCSI:-off}")
+[ -n "${TEST_MSSQL_RCSI:-}" ] || modes=(off on)
+for mode in "${modes[@]}"; do
+  echo "READ_COMMITTED_SNAPSHOT $mode"
+  TEST_MSSQL_RCSI="$mode" npx mocha packages/db/test/mssql.test.ts "$@"
+done

@@ -19,6 +19,11 @@ export const MSSQL_SKIP_REASON = MSSQL_URL
   : "TEST_MSSQL_URL is not set (run scripts/test-mssql.sh, or set it to e.g. mssql://sa:Passw0rd!@127.0.0.1:1433/master?trustServerCertificate=true)";
 /** TEST_MSSQL_APP_LOGIN=0 connects the store as the admin login instead (servers where CREATE LOGIN is not allowed). */
 const AS_APP = process.env.TEST_MSSQL_APP_LOGIN !== "0";
+/** TEST_MSSQL_RCSI=on|off: READ_COMMITTED_SNAPSHOT of every test database (on is Azure SQL Database's
+ *  default, off the container's); scripts/test-mssql.sh runs the suite once with each. */
+export const MSSQL_RCSI: "ON" | "OFF" = process.env.TEST_MSSQL_RCSI?.toLowerCase() === "on" ? "ON" : "OFF";
+/** The databases this process created, for the deadlock check of mssql.test.ts. */
+export const createdDatabases = new Set<string>();
 
 /** Registers a describe block that is skipped, with its reason in the title, when SQL Server is not configured. */
 export function describeMssql(title: string, fn: (this: Mocha.Suite) => void): void {
@@ -50,11 +55,22 @@ export async function createMssqlDatabase(opts: { migrated?: boolean } = {}): Pr
   if (!MSSQL_URL) throw new Error(MSSQL_SKIP_REASON ?? "no SQL Server");
   const name = `coupons_t_${randomBytes(6).toString("hex")}`;
   const login = { user: `${name}_app`, password: `Aa1!${randomBytes(12).toString("hex")}` };
-  await adminBatches([`CREATE DATABASE [${name}]`]);
+  await adminBatches([
+    `CREATE DATABASE [${name}]`,
+    `ALTER DATABASE [${name}] SET READ_COMMITTED_SNAPSHOT ${MSSQL_RCSI} WITH ROLLBACK IMMEDIATE`,
+  ]);
+  createdDatabases.add(name);
   const adminUrl = withDatabase(MSSQL_URL, name);
+  // No SET SINGLE_USER (Azure SQL Database refuses it): the sessions still in the database are killed.
   const drop = async () => {
     await adminBatches([
-      `IF DB_ID(N'${name}') IS NOT NULL BEGIN ALTER DATABASE [${name}] SET SINGLE_USER WITH ROLLBACK IMMEDIATE; DROP DATABASE [${name}]; END`,
+      `IF DB_ID(N'${name}') IS NOT NULL BEGIN
+         DECLARE @kill nvarchar(max) = N'';
+         SELECT @kill = @kill + CONCAT(N'KILL ', session_id, N'; ') FROM sys.dm_exec_sessions
+         WHERE database_id = DB_ID(N'${name}') AND session_id <> @@SPID;
+         EXEC sys.sp_executesql @kill;
+         DROP DATABASE [${name}];
+       END`,
       `IF SUSER_ID(N'${login.user}') IS NOT NULL DROP LOGIN [${login.user}]`,
     ]);
   };
