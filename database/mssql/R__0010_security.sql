@@ -1,3 +1,4 @@
+-- sqlfluff-lacks: AUTHORIZATION
 -- The application's database role, which the GRANTs at the end of every later repeatable file need
 -- (twin: database/postgres/R__0010_security.sql). Created by 0004_security.sql already; here too so
 -- the repeatable files stand on their own. SQL Server needs no SECURITY DEFINER: procedures reach

@@ -1,4 +1,5 @@
 -- Over 350 lines: sp_RedeemCoupon alone is 135, and the area reads best in one file.
+-- sqlfluff-lacks: INCLUDE_NULL_VALUES
 -- Redemption: the checks shared by redeem and validate, the campaign budget, sp_RedeemCoupon and the
 -- coupon reads. Twin: database/postgres/R__0300_redemption.sql. Two PL/pgSQL helpers have T-SQL
 -- shapes of their own: fn_CheckRedemption is an inline table-valued function, fn_TakeCampaignUnit a

@@ -1,3 +1,4 @@
+-- sqlfluff-lacks: FOR JSON PATH
 -- Generation requests, their claim, bulk insert of codes, prefix count and export.
 -- Twin: database/postgres/R__0400_generation.sql.
 -- Repeatable (see docs/mssql.md, "Migrations"): re-applied whenever this file or one before it

@@ -1,3 +1,4 @@
+-- sqlfluff-lacks: FOR JSON PATH
 -- Operations: the history archive (0005), the fraud report (0006), the scale status (0007) and the
 -- idempotency key purge (0009). Twin: database/postgres/R__0500_operations.sql. The archive is
 -- granted because the generator's identity runs it as an ACI job; it only moves rows between two

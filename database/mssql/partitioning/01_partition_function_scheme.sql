@@ -1,4 +1,5 @@
 -- grammar-lacks: CREATE PARTITION FUNCTION, CREATE PARTITION SCHEME
+-- sqlfluff-lacks: CREATE PARTITION FUNCTION, CREATE PARTITION SCHEME
 -- Step 1 of partitioning dbo.Coupons by CampaignId (the seed: "partition Coupons by CampaignId if
 -- > 10M rows"; dbo.sp_GetScaleStatus says when). Not a migration: an operator runs these scripts in
 -- order, as dbo, once the decision is made (docs/scaling.md). Re-runnable.

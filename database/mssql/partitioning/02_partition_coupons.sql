@@ -1,4 +1,5 @@
--- grammar-lacks: ON ps_CouponsByCampaign(
+-- grammar-lacks: ON ps_CouponsByCampaign(, DROP CONSTRAINT PK_Coupons WITH (ONLINE = ON)
+-- sqlfluff-lacks: DROP CONSTRAINT PK_Coupons WITH (ONLINE = ON)
 -- Step 2: dbo.Coupons onto ps_CouponsByCampaign. Every index is rebuilt in place: no row is copied
 -- to another table, so none can be lost or doubled (the runner, packages/db/src/engines/
 -- mssql-partition.ts, fingerprints the rows before and after). The clustered index becomes

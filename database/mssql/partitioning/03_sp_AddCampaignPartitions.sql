@@ -1,3 +1,4 @@
+-- sqlfluff-lacks: NEXT USED
 -- Step 3 (and then on a schedule, or before a large generation request): give each large campaign a
 -- partition of its own. A campaign is large when its coupons plus its open generation requests reach
 -- @MinCoupons. Splitting an EMPTY range is metadata only; splitting a populated one moves the rows

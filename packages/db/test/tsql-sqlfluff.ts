@@ -104,13 +104,23 @@ export function sqlfluffParse(files: SqlFile[], started: (p: ChildProcess) => vo
 
 const squash = (t: string) => t.toUpperCase().replace(/\s+/g, " ").trim();
 
+/** The numbered migrations are frozen (a header would change their checksum): what sqlfluff lacks in
+ *  them is declared here instead, as their header would. */
+const FROZEN_LACKS: Record<string, string[]> = {
+  "0003_procedures.sql": ["FOR JSON PATH", "INCLUDE_NULL_VALUES", "BEGIN CATCH -- logging must not hide"], // an empty CATCH block
+  "0004_security.sql": ["AUTHORIZATION"],
+  "0006_fraud_report.sql": ["FOR JSON PATH"],
+};
+
 /** The problems of one file: unparsable segments its header does not name, and named constructs
  *  that cover no segment. */
 export function sqlfluffProblems(f: SqlFile, segments: Segment[]): string[] {
-  const declared = (/^--\s*sqlfluff-lacks:\s*(.+)$/m.exec(f.sql)?.[1] ?? "")
-    .split(",")
-    .map((c) => c.trim())
-    .filter((c) => c !== "");
+  const declared =
+    FROZEN_LACKS[f.file] ??
+    (/^--\s*sqlfluff-lacks:\s*(.+)$/m.exec(f.sql)?.[1] ?? "")
+      .split(",")
+      .map((c) => c.trim())
+      .filter((c) => c !== "");
   const problems = segments
     .filter((s) => !declared.some((c) => squash(s.text).includes(squash(c))))
     .map((s) => `${f.file}:${s.line}: sqlfluff cannot parse "${squash(s.text).slice(0, 120)}"`);
