@@ -12,6 +12,7 @@ import { registerLaunchCommand } from "./commands/launch.ts";
 import { registerOpsCommands } from "./commands/ops.ts";
 import { registerRequestCommands } from "./commands/request.ts";
 import { registerRunCommands } from "./commands/run.ts";
+import { registerWorkerCommand } from "./commands/worker.ts";
 import { withStore } from "./commands/context.ts";
 import { lazyConfig } from "./config.ts";
 import { EXIT, type ExitCode, GeneratorError, Reported, exitCodeFor, exitHelp } from "./errors.ts";
@@ -32,6 +33,7 @@ export function buildProgram(setExit: (code: ExitCode) => void): Command {
   const ctx: CliContext = { globals: () => program.opts<GlobalOptions>(), config: lazyConfig(), setExit };
 
   registerRunCommands(program, ctx);
+  registerWorkerCommand(program, ctx);
   registerCampaignCommands(program, ctx);
   registerRequestCommands(program, ctx);
   registerExportCommand(program, ctx);

@@ -129,6 +129,10 @@ export async function runWorker(store: CouponStore, options: WorkerOptions = {})
         emit({ type: "failed", requestId, reason });
         return true;
       }
+      if (result.outcome === "already-generated") {
+        // another worker finished it between our look at the queue and our claim: not ours
+        return false;
+      }
       if (result.outcome === "stopped") {
         emit({ type: "stopped", requestId, generatedAmount: result.request.generatedAmount });
       } else {

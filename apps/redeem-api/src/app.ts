@@ -128,6 +128,7 @@ export function createApp(options: { store: CouponStore; config: ApiConfig; logg
       const headers = op.headers && Object.fromEntries(Object.keys(op.headers.shape).map((name) => [name, req.get(name)]));
       const input = {
         params: op.params && parse(op.params, req.params, "path"),
+        query: op.query && parse(op.query, req.query, "query"),
         headers: op.headers && parse(op.headers, headers, "header"),
         body: op.body && parse(op.body, req.body, "body"),
       };

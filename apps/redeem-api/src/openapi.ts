@@ -28,7 +28,7 @@ function impliedProblems(op: Operation): Partial<Record<ProblemStatus, string>> 
     implied[401] = "UNAUTHENTICATED: no X-API-Key, or not a known key";
     implied[403] = `FORBIDDEN: the key lacks the scope ${op.access.join(" or ")}`;
   }
-  if (op.params || op.headers) implied[400] = "VALIDATION_FAILED: errors[] names each refused field";
+  if (op.params || op.query || op.headers) implied[400] = "VALIDATION_FAILED: errors[] names each refused field";
   if (op.body) {
     implied[400] = "VALIDATION_FAILED (errors[] names each refused field) or MALFORMED_JSON";
     implied[413] = "PAYLOAD_TOO_LARGE: the body passes the configured limit";
@@ -75,7 +75,7 @@ class SchemaWriter {
   }
 
   /** The properties of an object schema as OpenAPI parameters. */
-  parameters(schema: z.ZodObject, where: "path" | "header"): Json[] {
+  parameters(schema: z.ZodObject, where: "path" | "query" | "header"): Json[] {
     const s = this.write(schema, "input") as { properties?: Record<string, Json>; required?: string[] };
     return Object.entries(s.properties ?? {}).map(([name, prop]) => {
       const { description, ...rest } = prop;
@@ -91,7 +91,11 @@ class SchemaWriter {
 }
 
 function operationObject(op: Operation, w: SchemaWriter): Json {
-  const parameters = [...(op.params ? w.parameters(op.params, "path") : []), ...(op.headers ? w.parameters(op.headers, "header") : [])];
+  const parameters = [
+    ...(op.params ? w.parameters(op.params, "path") : []),
+    ...(op.query ? w.parameters(op.query, "query") : []),
+    ...(op.headers ? w.parameters(op.headers, "header") : []),
+  ];
   const success = op.success;
   const headers = Object.fromEntries(
     Object.entries(success.headers ?? {}).map(([name, h]) => [

@@ -41,6 +41,8 @@ export type Operation = {
   access: "public" | readonly [Scope, ...Scope[]];
   /** Path parameters, request headers (by their documented name) and the JSON body, parsed before the handler runs. */
   params?: z.ZodObject;
+  /** Query string parameters (each a string or absent), parsed like the others. */
+  query?: z.ZodObject;
   headers?: z.ZodObject;
   body?: z.ZodType;
   bodyExample?: unknown;
@@ -63,7 +65,12 @@ export const DATABASE_DOWN = { 503: "UNAVAILABLE: the database cannot be reached
 type Parsed<S> = S extends z.ZodType ? z.output<S> : undefined;
 
 /** What the handler receives: the operation's input, already parsed by its schemas. */
-export type Input<O extends Operation> = { params: Parsed<O["params"]>; headers: Parsed<O["headers"]>; body: Parsed<O["body"]> };
+export type Input<O extends Operation> = {
+  params: Parsed<O["params"]>;
+  query: Parsed<O["query"]>;
+  headers: Parsed<O["headers"]>;
+  body: Parsed<O["body"]>;
+};
 
 export type Handler<O extends Operation> = (input: Input<O>, req: Request, res: Response) => unknown;
 

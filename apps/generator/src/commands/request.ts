@@ -10,6 +10,7 @@ import {
   type GenerationStatus,
   type NewGenerationRequest,
   checkNewGenerationRequest,
+  StoreError,
   submitGenerationRequest,
 } from "@coupons/db";
 import { type Command, Option } from "commander";
@@ -144,6 +145,35 @@ export function registerRequestCommands(program: Command, ctx: CliContext): void
         if (!r) throw new GeneratorError("NOT_FOUND", `generation request ${id} does not exist`);
         if (ctx.globals().json) printJson(r);
         else out(describeRequest(r));
+      });
+    });
+  request
+    .command("cancel")
+    .description("Cancel a request: a worker running it stops at its next batch and keeps what it inserted.")
+    .argument("<id>", "request id")
+    .addHelpText("after", exitHelp(READ_EXITS))
+    .action(async (id: string) => {
+      await withStore(ctx, async (store) => {
+        const r = await store.cancelGenerationRequest(id);
+        if (ctx.globals().json) printJson(r);
+        else out(`${describeRequest(r)}\n\nCancelled; ${r.generatedAmount} code(s) inserted before it stopped are kept.`);
+      });
+    });
+  request
+    .command("retry")
+    .description("Put a Failed or Cancelled request back in the queue (Requested) for a worker to finish.")
+    .argument("<id>", "request id")
+    .addHelpText("after", exitHelp(READ_EXITS))
+    .action(async (id: string) => {
+      await withStore(ctx, async (store) => {
+        const before = await store.getGenerationRequest(id);
+        if (!before) throw new GeneratorError("NOT_FOUND", `generation request ${id} does not exist`);
+        if (before.status !== "Failed" && before.status !== "Cancelled") {
+          throw new StoreError("CONFLICT", `generation request ${id} is ${before.status}; only a Failed or Cancelled request is retried`);
+        }
+        const r = await store.updateGenerationRequest(id, "Requested");
+        if (ctx.globals().json) printJson(r);
+        else out(`${describeRequest(r)}\n\nBack in the queue: a worker (coupons worker) picks it up.`);
       });
     });
   request

@@ -1,6 +1,8 @@
 // Generation requests (admin): POST /v1/generation-requests creates one for a worker to pick up
-// (the generator CLI or an ACI container); GET /v1/generation-requests/{id} reads its progress.
-import { type GenerationRequest, GenerationRequestError, submitGenerationRequest } from "@coupons/db";
+// (coupons worker, the API's own worker on the embedded engine, or a container job);
+// GET /v1/generation-requests lists the queue; GET /v1/generation-requests/{id} reads its progress;
+// DELETE /v1/generation-requests/{id} cancels it.
+import { GENERATION_STATUSES, type GenerationRequest, GenerationRequestError, submitGenerationRequest } from "@coupons/db";
 import { z } from "zod";
 import { callerOf } from "../auth.ts";
 import { HttpProblem, notFound } from "../problems.ts";
@@ -87,7 +89,7 @@ export const getGenerationRequest = {
   path: "/v1/generation-requests/{requestId}",
   tag: "Generation requests",
   summary: "Follow a generation request: its status and progress",
-  description: "Status Requested, Generating, Generated or Failed (with failureReason), and progressPercent.",
+  description: "Status Requested, Generating, Generated, Failed (with failureReason) or Cancelled, and progressPercent.",
   access: ["admin"],
   params: idParams,
   success: {
@@ -97,6 +99,74 @@ export const getGenerationRequest = {
     example: { ...exampleRequest, status: "Generating", generatedAmount: 2500, progressPercent: 25, workerId: "worker-1" },
   },
   problems: { 404: "NOT_FOUND: no such generation request", ...DATABASE_DOWN },
+} as const satisfies Operation;
+
+const listQuery = z
+  .object({
+    campaignId: id(100).optional().describe("only this campaign's requests"),
+    status: z
+      .string("must be a string")
+      .transform((s, ctx) => {
+        const found = GENERATION_STATUSES.find((x) => x.toLowerCase() === s.toLowerCase());
+        if (!found) ctx.addIssue({ code: "custom", message: `must be one of ${GENERATION_STATUSES.join(", ")} (any case)` });
+        return found ?? "Requested";
+      })
+      .optional()
+      .describe(`only requests in this status: ${GENERATION_STATUSES.join(", ")} (any case)`),
+    limit: z
+      .string("must be a string")
+      .regex(/^\d{1,4}$/, "must be a whole number from 1 to 1000")
+      .transform(Number)
+      .refine((n) => n >= 1 && n <= 1000, "must be a whole number from 1 to 1000")
+      .optional()
+      .describe("at most this many, newest first (default 100)"),
+  })
+  .strict();
+
+const RequestList = z
+  .object({
+    requests: z.array(GenerationRequestSchema).describe("newest first"),
+    waiting: z.number().int().describe("requests in this answer that wait for a worker (Requested)"),
+    oldestWaitingSeconds: z.number().nullable().describe("age of the oldest Requested request in this answer; null when none waits"),
+  })
+  .meta({ id: "GenerationRequestList" });
+
+export const listGenerationRequests = {
+  operationId: "listGenerationRequests",
+  method: "get",
+  path: "/v1/generation-requests",
+  tag: "Generation requests",
+  summary: "See the generation queue: waiting, running, finished and failed requests",
+  description:
+    "Newest first, with progress; filter by campaign and status. Says how many wait for a worker and for how long the oldest has.",
+  access: ["admin"],
+  query: listQuery,
+  success: {
+    status: 200,
+    description: "The requests",
+    schema: RequestList,
+    example: { requests: [exampleRequest], waiting: 1, oldestWaitingSeconds: 12 },
+  },
+  problems: { ...DATABASE_DOWN },
+} as const satisfies Operation;
+
+export const cancelGenerationRequest = {
+  operationId: "cancelGenerationRequest",
+  method: "delete",
+  path: "/v1/generation-requests/{requestId}",
+  tag: "Generation requests",
+  summary: "Cancel a generation request; codes made so far are kept",
+  description:
+    "A waiting request will not be started; a running one stops at its next batch and keeps the codes it inserted. Cancelling twice answers the same; a Generated request cannot be cancelled.",
+  access: ["admin"],
+  params: idParams,
+  success: {
+    status: 200,
+    description: "The request, Cancelled",
+    schema: GenerationRequestSchema,
+    example: { ...exampleRequest, status: "Cancelled", generatedAmount: 2500, progressPercent: 25 },
+  },
+  problems: { 404: "NOT_FOUND: no such generation request", 409: "CONFLICT: the request is Generated already", ...DATABASE_DOWN },
 } as const satisfies Operation;
 
 export function generationRoutes(register: Register, deps: Deps): void {
@@ -115,6 +185,19 @@ export function generationRoutes(register: Register, deps: Deps): void {
       .status(201)
       .location(`/v1/generation-requests/${encodeURIComponent(created.requestId)}`)
       .json(withProgress(created));
+  });
+  register(listGenerationRequests, async ({ query }, _req, res) => {
+    const requests = await store.listGenerationRequests({ campaignId: query.campaignId, status: query.status, limit: query.limit });
+    const waiting = requests.filter((r) => r.status === "Requested");
+    const oldest = waiting.reduce<number | null>((min, r) => Math.min(min ?? Number.POSITIVE_INFINITY, r.createdAt.getTime()), null);
+    res.json({
+      requests: requests.map(withProgress),
+      waiting: waiting.length,
+      oldestWaitingSeconds: oldest === null ? null : Math.max(0, Math.round((Date.now() - oldest) / 1000)),
+    });
+  });
+  register(cancelGenerationRequest, async ({ params }, _req, res) => {
+    res.json(withProgress(await store.cancelGenerationRequest(params.requestId)));
   });
   register(getGenerationRequest, async ({ params }, _req, res) => {
     const r = await store.getGenerationRequest(params.requestId);

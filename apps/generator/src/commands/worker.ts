@@ -1,0 +1,82 @@
+// `coupons worker`: waits for generation requests and generates them (worker.ts), as a long-running
+// process, or `--once` for a job execution (Azure Container Apps Jobs). SIGTERM drains: no new
+// request, batches in flight finish, requests stay resumable; a second signal leaves at once.
+import type { Command } from "commander";
+import { intArg } from "../args.ts";
+import { EXIT, exitHelp } from "../errors.ts";
+import { createLogger, jsonReporter } from "../progress.ts";
+import { type WorkerEvent, runWorker } from "../worker.ts";
+import { type CliContext, poolFor, withStore } from "./context.ts";
+import { addRunOptions, type RunFlags, runFlags } from "./run.ts";
+
+const WORKER_EXITS = [EXIT.OK, EXIT.USAGE, EXIT.INTERRUPTED, EXIT.UNAVAILABLE, EXIT.FAILED] as const;
+
+type WorkerFlags = RunFlags & { requests: number; once?: boolean; idleExit?: number; pollSeconds?: number };
+
+export function registerWorkerCommand(program: Command, ctx: CliContext): void {
+  addRunOptions(
+    program
+      .command("worker")
+      .description(
+        "Wait for generation requests and generate them, oldest first; takes over requests whose worker died. " +
+          "Wakes on PostgreSQL's NOTIFY (and polls); on SQL Server it polls with backoff.",
+      )
+      .option("--requests <n>", "requests worked at once", intArg(1, 64), 1)
+      .option("--once", "claim one waiting request if there is one, run it, and exit (0 also when there was nothing to do)")
+      .option("--idle-exit <seconds>", "exit 0 after this long with nothing to do", intArg(0, 86_400))
+      .option("--poll-seconds <n>", "longest wait between looks at the queue", intArg(1, 3_600))
+      .addHelpText("after", exitHelp(WORKER_EXITS)),
+  ).action(async (o: WorkerFlags) => {
+    const flags = runFlags(ctx, o);
+    const log = createLogger();
+    const progress = jsonReporter(log);
+    const stopper = new AbortController();
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (++signals > 1) process.exit(signal === "SIGINT" ? 130 : 143);
+      log.info({ event: "worker.stopping", signal }, "stopping: batches in flight finish, requests stay resumable");
+      stopper.abort(signal);
+    };
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+    try {
+      await withStore(
+        ctx,
+        async (store) => {
+          log.info({ event: "worker.start", engine: store.engine, requests: o.requests, once: o.once ?? false }, "worker started");
+          const report = await runWorker(store, {
+            concurrency: o.requests,
+            once: o.once,
+            idleExitMs: o.idleExit === undefined ? undefined : o.idleExit * 1000,
+            pollMs: o.pollSeconds === undefined ? undefined : o.pollSeconds * 1000,
+            signal: stopper.signal,
+            workerId: flags.workerId,
+            generate: { batchSize: flags.batchSize, concurrency: flags.concurrency, onEvent: (e) => progress.event(e) },
+            onEvent: (e) => logWorkerEvent(log, e),
+          });
+          if (o.once && report.processed === 0) log.info({ event: "worker.nothing" }, "no generation request is waiting; nothing to do");
+          ctx.setExit(report.exit === "signal" ? EXIT.INTERRUPTED : report.failed.length > 0 && o.once ? EXIT.FAILED : EXIT.OK);
+        },
+        poolFor(ctx, flags.concurrency) * o.requests,
+      );
+    } finally {
+      process.off("SIGTERM", onSignal);
+      process.off("SIGINT", onSignal);
+    }
+  });
+}
+
+function logWorkerEvent(log: ReturnType<typeof createLogger>, e: WorkerEvent): void {
+  switch (e.type) {
+    case "idle":
+      return;
+    case "failed":
+      log.error({ event: "worker.failed", requestId: e.requestId, reason: e.reason }, "generation request failed");
+      return;
+    case "retrying":
+      log.warn({ event: "worker.retrying", ...e }, "transient failure; retrying the request");
+      return;
+    default:
+      log.info({ ...e, event: `worker.${e.type}` }, `worker ${e.type}`);
+  }
+}
