@@ -13,11 +13,11 @@
 // A re-run first cuts the file back to the recorded length (a member torn by a kill in step 2 or
 // written before step 3 disappears: its rows were never deleted, so they are read and written
 // again), then moves the pending ids (a no-op for ids moved already). So every row ends in exactly
-// one table, and in the file exactly once. One process per file (a lock file beside it).
+// one table, and in the file exactly once. One process per file (process-lock.ts).
 import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, readFileSync, renameSync, statSync, writeSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
-import { acquirePidLock } from "./pid-lock.ts";
+import { acquireProcessLock } from "./process-lock.ts";
 import { type ArchiveOptions, type ArchiveResult, type RedemptionAttempt, StoreError, lastClosedQuarterEnd } from "./contract.ts";
 
 export type ArchiveOps = {
@@ -61,7 +61,7 @@ export async function runArchive(ops: ArchiveOps, options: ArchiveOptions = {}):
   }
   const file = resolve(options.file);
   result.file = file;
-  const unlock = lockFile(`${file}.lock`);
+  const unlock = await lockFile(`${file}.lock`);
   let fd: number | undefined;
   try {
     const stateFile = `${file}.state.json`;
@@ -177,11 +177,12 @@ function fsyncDir(path: string): void {
   }
 }
 
-/** One archiver per file; a lock left by a dead process is taken over. */
-function lockFile(lock: string): () => void {
-  return acquirePidLock(lock, (pid) =>
-    pid
-      ? new StoreError("CONFLICT", `another archive (process ${pid}) is writing ${lock.replace(/\.lock$/, "")}; wait for it to finish`)
-      : new StoreError("CONFLICT", `cannot lock ${lock}`),
+/** One archiver per file; the operating system releases a dead archiver's lock. */
+function lockFile(lock: string): Promise<() => void> {
+  const file = lock.replace(/\.lock$/, "");
+  return acquireProcessLock(lock, (owner) =>
+    owner
+      ? new StoreError("CONFLICT", `another archive (process ${owner.pid} on ${owner.host}) is writing ${file}; wait for it to finish`)
+      : new StoreError("CONFLICT", `another archive is writing ${file}; wait for it to finish`),
   );
 }

@@ -1,14 +1,15 @@
 // The embedded engine: PGlite (PostgreSQL compiled to WebAssembly) in this process, data in a local
 // folder, running the same SQL files as the postgres engine. One process owns a data folder at a
-// time (a lock file says which); within it, claims are kept in memory.
+// time (a lock the operating system releases when it dies: process-lock.ts); within it, claims are
+// kept in memory.
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { type CouponStore, type GenerationClaim, type RouteEvent, StoreError } from "../contract.ts";
 import { mapPgError } from "../errors.ts";
 import { type MigrationReport, databaseDir, pgMigrationTarget, runMigrations } from "../migrate.ts";
+import { acquireProcessLock } from "../process-lock.ts";
 import { type Row, requestFromRow } from "../rows.ts";
-import { acquirePidLock } from "../pid-lock.ts";
 import { SqlEngine } from "../sql-store.ts";
 import { defineStore } from "../store.ts";
 
@@ -24,7 +25,7 @@ export type EmbeddedOptions = {
 export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<CouponStore & { migrate(): Promise<MigrationReport> }> {
   const memory = opts.dataDir === "memory";
   const dir = memory ? null : resolve(opts.dataDir);
-  const unlock = dir ? lockDataDir(dir) : () => {};
+  const unlock = dir ? await lockDataDir(dir) : () => {};
   let db: PGlite;
   try {
     if (dir) mkdirSync(dirname(dir), { recursive: true });
@@ -102,19 +103,15 @@ export async function migrateEmbedded(db: PGlite, dir: string = databaseDir("pos
   return runMigrations(await pgMigrationTarget(session), dir);
 }
 
-/** One process per data folder: PGlite has no locking of its own across processes. */
-function lockDataDir(dir: string): () => void {
-  return acquirePidLock(
-    `${dir}.lock`,
-    (pid, own) =>
-      new StoreError(
-        "UNAVAILABLE",
-        own
-          ? `the embedded database at ${dir} is already open in this process; share one store`
-          : pid
-            ? `the embedded database at ${dir} is in use by process ${pid}; stop it, or use PostgreSQL (COUPONS_DATABASE_URL=postgres://...) for more than one process`
-            : `cannot lock the embedded database at ${dir}`,
-      ),
-    { ownProcessIsBusy: true },
+/** One process per data folder: PGlite has no locking of its own across processes. Held by another
+ *  process: REQUEST_BUSY (that process has every request in the folder), the CLI's exit 4. */
+function lockDataDir(dir: string): Promise<() => void> {
+  return acquireProcessLock(`${dir}.lock`, (owner, own) =>
+    own
+      ? new StoreError("UNAVAILABLE", `the embedded database at ${dir} is already open in this process; share one store`)
+      : new StoreError(
+          "REQUEST_BUSY",
+          `the embedded database at ${dir} is in use by ${owner ? `process ${owner.pid} on ${owner.host}` : "another process"}; stop it, or use PostgreSQL (COUPONS_DATABASE_URL=postgres://...) for more than one process`,
+        ),
   );
 }
