@@ -1,8 +1,12 @@
 // Starts the generator for one generation request as an Azure Container Instances container group, through
 // Azure Resource Manager (@azure/arm-containerinstance): the image, a user-assigned managed identity (Entra ID
 // to Azure SQL and Key Vault, and the image pull from ACR), COUPONS_REQUEST_ID and the database settings in
-// the environment (secrets as secure values, which ARM never returns), and restartPolicy OnFailure, so a
-// crashed or evicted container is restarted and resumes the request.
+// the environment (secrets as secure values, which ARM never returns), and restart policy Never: ACI's
+// OnFailure restarts every non-zero exit, the permanent ones too (2 usage, 3 refused: refused again on each
+// restart, for as long as the group exists), so the restart policy is `coupons dispatch` (dispatch.ts),
+// which re-launches only a resumable end (4, 5, 6, killed, evicted). Launchers: `coupons launch`,
+// `coupons dispatch`, scripts/aci-launch.sh and scripts/deploy/generator-aci.bicep, with the defaults
+// below (GROUP_DEFAULTS; scripts/test/deploy.test.ts fails when the script or the template drifts).
 import { createHash } from "node:crypto";
 import type { TokenCredential } from "@azure/identity";
 import {
@@ -11,6 +15,18 @@ import {
   type ContainerInstanceManagementClientOptionalParams,
 } from "@azure/arm-containerinstance";
 import { GeneratorError } from "./errors.ts";
+
+/** The one set of container group defaults every launcher uses (checked against the script and Bicep). */
+export const GROUP_DEFAULTS = {
+  namePrefix: "coupons-gen-",
+  restartPolicy: "Never",
+  cpu: 1,
+  memoryInGB: 1.5,
+  containerName: "generator",
+  tagApp: "coupons-generator",
+  tagRequest: "coupons-request-id",
+  tagAttempt: "coupons-attempt",
+} as const;
 
 export type LaunchOptions = {
   subscriptionId: string;
@@ -36,6 +52,8 @@ export type LaunchOptions = {
   clientOptions?: ContainerInstanceManagementClientOptionalParams;
   /** Long-running operation polling interval (default: the SDK's, or the server's Retry-After). */
   pollIntervalMs?: number;
+  /** Which launch of the request this is (1 first; `coupons dispatch` counts re-launches in this tag). */
+  attempt?: number;
 };
 
 export type LaunchResult = { name: string; id?: string; provisioningState?: string; containerGroup: ContainerGroup };
@@ -68,7 +86,7 @@ export function containerGroupName(requestId: string): string {
     .slice(0, 42)
     .replace(/-+$/, "");
   const hash = createHash("sha256").update(requestId).digest("hex").slice(0, 8);
-  return slug ? `coupons-gen-${slug}-${hash}` : `coupons-gen-${hash}`;
+  return slug ? `${GROUP_DEFAULTS.namePrefix}${slug}-${hash}` : `${GROUP_DEFAULTS.namePrefix}${hash}`;
 }
 
 /** The subscription id inside a user-assigned identity's resource id (undefined when it is not one). */
@@ -92,8 +110,10 @@ export function buildContainerGroup(o: Omit<LaunchOptions, "credential">): { nam
       "the identity must be a user-assigned identity's resource id: /subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name>",
     );
   }
-  const cpu = o.cpu ?? 1;
-  const memoryInGB = o.memoryInGB ?? 1.5;
+  const cpu = o.cpu ?? GROUP_DEFAULTS.cpu;
+  const memoryInGB = o.memoryInGB ?? GROUP_DEFAULTS.memoryInGB;
+  const attempt = o.attempt ?? 1;
+  if (!Number.isInteger(attempt) || attempt < 1) invalid(`attempt must be a positive integer (got ${attempt})`);
   if (!(cpu > 0 && cpu <= 4)) invalid(`cpu must be above 0 and at most 4 (got ${cpu})`);
   if (!(memoryInGB > 0 && memoryInGB <= 16)) invalid(`memory must be above 0 and at most 16 GB (got ${memoryInGB})`);
 
@@ -120,11 +140,11 @@ export function buildContainerGroup(o: Omit<LaunchOptions, "credential">): { nam
     location: o.location,
     identity: { type: "UserAssigned", userAssignedIdentities: { [o.identityResourceId]: {} } },
     osType: "Linux",
-    restartPolicy: "OnFailure",
+    restartPolicy: GROUP_DEFAULTS.restartPolicy,
     ...(registry ? { imageRegistryCredentials: [{ server: registry, identity: o.identityResourceId }] } : {}),
     containers: [
       {
-        name: "generator",
+        name: GROUP_DEFAULTS.containerName,
         image: o.image,
         resources: { requests: { cpu, memoryInGB } },
         environmentVariables: Object.entries(env)
@@ -135,7 +155,11 @@ export function buildContainerGroup(o: Omit<LaunchOptions, "credential">): { nam
     ...(o.logAnalytics
       ? { diagnostics: { logAnalytics: { workspaceId: o.logAnalytics.workspaceId, workspaceKey: o.logAnalytics.workspaceKey } } }
       : {}),
-    tags: { app: "coupons-generator", "coupons-request-id": o.requestId },
+    tags: {
+      app: GROUP_DEFAULTS.tagApp,
+      [GROUP_DEFAULTS.tagRequest]: o.requestId,
+      [GROUP_DEFAULTS.tagAttempt]: String(attempt),
+    },
   };
   return { name, containerGroup };
 }
@@ -153,7 +177,7 @@ export function masked(group: ContainerGroup): ContainerGroup {
   };
 }
 
-function describeFailure(err: unknown, what: string): GeneratorError {
+export function describeFailure(err: unknown, what: string): GeneratorError {
   const status = (err as { statusCode?: number }).statusCode;
   const code = (err as { code?: string }).code;
   const message = ((err as Error)?.message ?? String(err)).split("\n")[0]?.slice(0, 400);
@@ -174,17 +198,23 @@ function describeFailure(err: unknown, what: string): GeneratorError {
   return new GeneratorError("FAILED", `${what} failed (HTTP ${status}${code ? ` ${code}` : ""}): ${message}`, { cause: err });
 }
 
+/** The Resource Manager client for container groups ($host builds the URLs, endpoint the token scope). */
+export function containerGroupsClient(
+  o: Pick<LaunchOptions, "credential" | "subscriptionId" | "endpoint" | "clientOptions">,
+): ContainerInstanceManagementClient {
+  const endpoint = o.endpoint?.replace(/\/+$/, "");
+  return new ContainerInstanceManagementClient(o.credential, o.subscriptionId, {
+    ...o.clientOptions,
+    ...(endpoint ? { endpoint, $host: endpoint } : {}),
+  });
+}
+
 /** Creates (or updates to the same spec) the request's container group and waits until ARM has provisioned it. */
 export async function launchGenerationJob(o: LaunchOptions): Promise<LaunchResult> {
   if (!/^[0-9a-fA-F-]{36}$/.test(o.subscriptionId ?? "")) invalid(`the subscription id must be a GUID (got "${o.subscriptionId ?? ""}")`);
   if (!/^[-\w._()]{1,90}$/.test(o.resourceGroup ?? "")) invalid(`the resource group name is not valid (got "${o.resourceGroup ?? ""}")`);
   const { name, containerGroup } = buildContainerGroup(o);
-  const endpoint = o.endpoint?.replace(/\/+$/, "");
-  const client = new ContainerInstanceManagementClient(o.credential, o.subscriptionId, {
-    ...o.clientOptions,
-    // $host builds the URLs, endpoint the token scope; both must name the same cloud
-    ...(endpoint ? { endpoint, $host: endpoint } : {}),
-  });
+  const client = containerGroupsClient(o);
   try {
     const created = await client.containerGroups.beginCreateOrUpdateAndWait(o.resourceGroup, name, containerGroup, {
       ...(o.pollIntervalMs !== undefined ? { updateIntervalInMs: o.pollIntervalMs } : {}),

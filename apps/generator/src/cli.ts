@@ -7,6 +7,7 @@ import { registerCampaignCommands } from "./commands/campaign.ts";
 import type { CliContext, GlobalOptions } from "./commands/context.ts";
 import { registerDatabaseCommands } from "./commands/database.ts";
 import { registerDemoCommand } from "./commands/demo.ts";
+import { registerDispatchCommand } from "./commands/dispatch.ts";
 import { registerExportCommand } from "./commands/export.ts";
 import { registerLaunchCommand } from "./commands/launch.ts";
 import { registerOpsCommands } from "./commands/ops.ts";
@@ -40,6 +41,7 @@ export function buildProgram(setExit: (code: ExitCode) => void): Command {
   registerDatabaseCommands(program, ctx);
   registerDemoCommand(program, ctx);
   registerLaunchCommand(program);
+  registerDispatchCommand(program, ctx);
   registerOpsCommands(program, { withStore: (fn) => withStore(ctx, (store) => fn(store)), setExit, config: ctx.config });
 
   // Every command: strict options, help after errors, errors thrown to main() instead of exiting.

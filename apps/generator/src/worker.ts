@@ -58,7 +58,8 @@ function isTransient(err: unknown): boolean {
   return err instanceof StoreError && TRANSIENT.has(err.code);
 }
 
-const jitter = (ms: number) => Math.round(ms / 2 + Math.random() * (ms / 2));
+/** A wait of ms/2 to ms, so that many waiters spread out (also dispatch.ts). */
+export const jitter = (ms: number) => Math.round(ms / 2 + Math.random() * (ms / 2));
 
 /** Requests a worker may take, oldest first: Requested ones, and Generating ones whose worker died
  *  (their claim succeeds; a live worker's answers BUSY at once). */

@@ -80,7 +80,7 @@ describe("launching a generation request on Azure Container Instances (loopback 
   });
   afterEach(() => fake.close());
 
-  it("When a request is launched, then ARM gets the identity, image, request id, secure database URL and OnFailure, and the operation is followed to Succeeded", async () => {
+  it("When a request is launched, then ARM gets the identity, image, request id, secure database URL, restart policy Never and attempt 1, and the operation is followed to Succeeded", async () => {
     const cred = fakeCredential("arm-token");
     const r = await launchGenerationJob({
       subscriptionId: SUB,
@@ -110,7 +110,8 @@ describe("launching a generation request on Azure Container Instances (loopback 
     const body = JSON.parse(put!.body);
     expect(body.location).to.equal("westeurope");
     expect(body.identity).to.deep.equal({ type: "UserAssigned", userAssignedIdentities: { [IDENTITY]: {} } });
-    expect(body.properties.restartPolicy).to.equal("OnFailure");
+    expect(body.properties.restartPolicy).to.equal("Never");
+    expect(body.tags).to.deep.equal({ app: "coupons-generator", "coupons-request-id": "REQ-2026_Spring.01", "coupons-attempt": "1" });
     expect(body.properties.osType).to.equal("Linux");
     expect(body.properties.imageRegistryCredentials).to.deep.equal([{ server: "couponsacr.azurecr.io", identity: IDENTITY }]);
     const container = body.properties.containers[0];
@@ -235,7 +236,7 @@ describe("coupons launch", () => {
     expect(printed.url).to.equal(
       `https://management.azure.com/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.ContainerInstance/containerGroups/${printed.name}`,
     );
-    expect(printed.body.restartPolicy).to.equal("OnFailure");
+    expect(printed.body.restartPolicy).to.equal("Never");
     expect(printed.body.containers[0].resources.requests.cpu).to.equal(2);
     const vars = printed.body.containers[0].environmentVariables as EnvVar[];
     expect(vars).to.deep.include({ name: "COUPONS_REQUEST_ID", value: "spring-1" });
