@@ -214,6 +214,10 @@ async function work(store: CouponStore, claim: GenerationClaim, ctx: WorkContext
           }
           throw err;
         }
+        // Let timers, signals and I/O in: PGlite answers in this thread, so without this turn a run of
+        // batches would hold the event loop (an API serving requests beside its embedded worker, a
+        // SIGTERM waiting to be seen) until the whole request is done.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         confirmed = Math.max(confirmed, r.generatedAmount);
         missing -= r.inserted;
         reserved -= r.inserted;

@@ -1,5 +1,7 @@
-// The redeem API's configuration: environment variables, validated once at start. A bad value stops
-// the process with a message naming the variable; secrets (key hashes, URLs) are never echoed.
+// The redeem API's configuration: environment variables read once at start through one zod schema
+// (@coupons/db readEnv, with its one set of number and boolean parsers). A bad value stops the
+// process with a message naming the variable; secrets (key hashes, URLs) are never echoed.
+import { StoreError, envBool, envInt, readEnv } from "@coupons/db";
 import { z } from "zod";
 
 export const SCOPES = ["redeem", "read", "admin"] as const;
@@ -31,6 +33,9 @@ export type ApiConfig = {
   shutdownTimeoutMs: number;
   /** Idempotency keys older than this are purged (hourly, by every replica; purges skip each other's rows). */
   idempotencyRetentionHours: number;
+  /** On the embedded engine, run the generation worker in this process (one process owns the data
+   *  folder, so nothing else could): a request made through the API gets generated. */
+  embeddedWorker: boolean;
 };
 
 export class ConfigError extends Error {
@@ -60,8 +65,8 @@ const apiKeysSchema = z
     }
   });
 
-const int = (min: number, max: number) => z.coerce.number().int(`must be an integer`).min(min).max(max);
-const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
+const int = envInt;
+const bool = envBool();
 
 const envSchema = {
   COUPONS_API_PORT: int(0, 65535).default(8080),
@@ -85,20 +90,19 @@ const envSchema = {
   COUPONS_IDEMPOTENCY_RETENTION_HOURS: int(1, 24 * 365).default(168),
   COUPONS_MIGRATE_ON_START: bool.optional(),
   COUPONS_SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
+  COUPONS_API_WORKER: bool.default(true),
 } as const;
 
 /** Reads and checks the configuration; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): ApiConfig {
-  const v: Record<string, unknown> = {};
-  for (const [name, schema] of Object.entries(envSchema)) {
-    const raw = env[name] === "" ? undefined : env[name];
-    const r = (schema as z.ZodType).safeParse(raw);
-    if (!r.success) {
-      const issue = r.error.issues[0];
-      // never echo the value: it may be a secret (a URL with a password)
-      throw new ConfigError(name, `is invalid: ${issue?.message ?? "bad value"}`);
-    }
-    v[name] = r.data;
+  let v: Record<string, unknown>;
+  try {
+    v = readEnv(envSchema, env);
+  } catch (err) {
+    // readEnv names the variable first and never echoes the value (it may be a secret)
+    if (!(err instanceof StoreError)) throw err;
+    const [name = "a setting", ...rest] = err.message.split(" ");
+    throw new ConfigError(name, `is invalid: ${rest.join(" ")}`);
   }
   return {
     port: v.COUPONS_API_PORT as number,
@@ -118,6 +122,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     idempotencyRetentionHours: v.COUPONS_IDEMPOTENCY_RETENTION_HOURS as number,
     migrateOnStart: v.COUPONS_MIGRATE_ON_START as boolean | undefined,
     shutdownTimeoutMs: v.COUPONS_SHUTDOWN_TIMEOUT_MS as number,
+    embeddedWorker: v.COUPONS_API_WORKER as boolean,
   };
 }
 

@@ -3,6 +3,7 @@
 import { describeConfig, loadSecretsIntoEnv, openStore, storeConfigFromEnv } from "@coupons/db";
 import { createLogger } from "./app.ts";
 import { ConfigError, loadConfig } from "./config.ts";
+import { startEmbeddedWorker } from "./embedded-worker.ts";
 import { startServer, stopServer } from "./server.ts";
 
 async function main(): Promise<void> {
@@ -30,6 +31,8 @@ async function main(): Promise<void> {
   });
   logger.info({ analyticsReads: store.readRoute }, "analytics reads go to the %s", store.readRoute);
   const running = await startServer({ store, config, logger });
+  // embedded: generation requests made through this API are generated in this process
+  const worker = await startEmbeddedWorker(store, config.embeddedWorker, logger);
   // Idempotency keys expire: an hourly purge of those older than the retention, first a minute in.
   const purge = () => {
     const before = new Date(Date.now() - config.idempotencyRetentionHours * 3_600_000);
@@ -47,13 +50,16 @@ async function main(): Promise<void> {
     clearTimeout(firstPurge);
     clearInterval(purgeTimer);
     logger.info({ signal }, "stopping: no new connections, finishing in-flight requests");
-    stopServer(running).then(
-      () => process.exit(0),
-      (err) => {
-        logger.error({ err }, "shutdown failed");
-        process.exit(1);
-      },
-    );
+    // the worker drains first (batches in flight finish, requests stay resumable), then the server
+    Promise.resolve(worker?.stop())
+      .then(() => stopServer(running))
+      .then(
+        () => process.exit(0),
+        (err) => {
+          logger.error({ err }, "shutdown failed");
+          process.exit(1);
+        },
+      );
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
