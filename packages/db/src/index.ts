@@ -30,6 +30,7 @@ export {
 } from "./limits.ts";
 export { defineStore, type EngineOps } from "./store.ts";
 export * from "./generation-request.ts";
+export { WAITING_LIST_LIMIT, type WaitingQueue, waitingQueue } from "./queue.ts";
 export * from "./env.ts";
 
 export type OpenOptions = {

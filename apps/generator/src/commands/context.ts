@@ -1,5 +1,7 @@
 // What every command of the `coupons` CLI is given: the global options, the store to work on, where
 // output goes, the settings from the environment, and where to say the exit code.
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
 import { type CouponStore, type StoreConfig, openStore, storeConfigFromEnv, storeConfigFromUrl } from "@coupons/db";
 import type { Command } from "commander";
 import type { GeneratorConfig } from "../config.ts";
@@ -33,6 +35,16 @@ export async function withStore<T>(
   } finally {
     await store.close().catch(() => {});
   }
+}
+
+/** The embedded data folder the configuration names, when it does not exist yet (else null): a
+ *  command that could only refuse or find nothing there checks this first, so that it creates and
+ *  migrates no database. */
+export function missingEmbeddedFolder(ctx: CliContext): string | null {
+  const config = storeConfig(ctx.globals());
+  if (config.engine !== "embedded" || config.dataDir === "memory") return null;
+  const folder = resolve(config.dataDir);
+  return existsSync(folder) ? null : folder;
 }
 
 /** Connections a generation run needs: its batches in flight, the claim and a reader. */

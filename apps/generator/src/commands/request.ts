@@ -1,4 +1,4 @@
-// `coupons request create|show|list`, and the request flags `generate` shares: flags -> the one
+// `coupons request create|show|list|cancel|retry`, and the request flags `generate` shares: flags -> the one
 // function that creates a generation request (@coupons/db submitGenerationRequest), nothing more.
 import {
   type CouponStore,
@@ -9,14 +9,16 @@ import {
   GENERATION_STATUSES,
   type GenerationStatus,
   type NewGenerationRequest,
+  type WaitingQueue,
   checkNewGenerationRequest,
   StoreError,
   submitGenerationRequest,
+  waitingQueue,
 } from "@coupons/db";
 import { type Command, Option } from "commander";
 import { intArg, wholeArg } from "../args.ts";
 import { EXIT, GeneratorError, exitHelp } from "../errors.ts";
-import { type CliContext, out, printJson, withStore } from "./context.ts";
+import { type CliContext, missingEmbeddedFolder, out, printJson, withStore } from "./context.ts";
 
 export type RequestFlags = {
   campaign: string;
@@ -184,14 +186,54 @@ export function registerRequestCommands(program: Command, ctx: CliContext): void
     .option("--limit <n>", "at most this many", intArg(1, 1000), 100)
     .addHelpText("after", exitHelp(READ_EXITS))
     .action(async (o: { campaign?: string; status?: GenerationStatus; limit: number }) => {
+      const json = ctx.globals().json;
+      // nothing to list where no database exists yet: say so without creating one
+      if (missingEmbeddedFolder(ctx)) return json ? printJson([]) : out("No generation requests.");
       await withStore(ctx, async (store) => {
         const rows = await store.listGenerationRequests({ campaignId: o.campaign, status: o.status, limit: o.limit });
-        if (ctx.globals().json) return printJson(rows);
-        if (rows.length === 0) return out("No generation requests.");
-        for (const r of rows) {
-          const progress = `${r.generatedAmount}/${r.requestedAmount}`.padEnd(24);
-          out([r.requestId.padEnd(36), r.campaignId.padEnd(20), r.status.padEnd(10), progress, percent(r)].join("  "));
-        }
+        if (json) return printJson(rows);
+        if (rows.length === 0) out("No generation requests.");
+        else for (const line of requestTable(rows)) out(line);
+        out(waitingLine(await waitingQueue(store, o.campaign), new Date()));
       });
     });
+}
+
+/** The list as a table: a header row, then one row per request, dates in UTC ISO 8601. */
+export function requestTable(rows: readonly GenerationRequest[]): string[] {
+  const table = [
+    ["REQUEST", "CAMPAIGN", "STATUS", "GENERATED/REQUESTED", "DONE", "CREATED (UTC)", "COMPLETED (UTC)"],
+    ...rows.map((r) => [
+      r.requestId,
+      r.campaignId,
+      r.status,
+      `${r.generatedAmount}/${r.requestedAmount}`,
+      percent(r),
+      r.createdAt.toISOString(),
+      r.completedAt?.toISOString() ?? "-",
+    ]),
+  ];
+  const widths = table[0]?.map((_, i) => Math.max(...table.map((row) => (row[i] ?? "").length))) ?? [];
+  return table.map((row) =>
+    row
+      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+      .join("  ")
+      .trimEnd(),
+  );
+}
+
+/** The queue under the table: how many wait and how long the oldest has waited. */
+export function waitingLine(q: WaitingQueue, now: Date): string {
+  if (q.waiting === 0 || !q.oldestCreatedAt) return "Waiting: none.";
+  const count = `${q.atLeast ? "at least " : ""}${q.waiting} request(s)`;
+  return `Waiting: ${count}; the oldest since ${q.oldestCreatedAt.toISOString()} (${formatAge(now.getTime() - q.oldestCreatedAt.getTime())}${q.atLeast ? " or more" : ""}).`;
+}
+
+/** A duration for people: 45s, 3m 12s, 2h 5m, 3d 4h. */
+export function formatAge(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+  return `${Math.floor(s / 86_400)}d ${Math.floor((s % 86_400) / 3600)}h`;
 }

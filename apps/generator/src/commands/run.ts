@@ -6,7 +6,7 @@ import { intArg } from "../args.ts";
 import { EXIT, type ExitCode, GeneratorError, Reported, exitHelp } from "../errors.ts";
 import { DEFAULT_BATCH_SIZE, type GenerateResult, MAX_BATCH_SIZE, generate } from "../pipeline.ts";
 import { createReporter } from "../progress.ts";
-import { type CliContext, poolFor, withStore } from "./context.ts";
+import { type CliContext, missingEmbeddedFolder, poolFor, withStore } from "./context.ts";
 import { type RequestFlags, addRequestOptions, createRequest, requestInput } from "./request.ts";
 
 export type RunFlags = { batchSize?: number; concurrency?: number; retryFailed?: boolean; workerId?: string };
@@ -40,14 +40,11 @@ export function runFlags(ctx: CliContext, o: RunFlags): RunFlags {
   };
 }
 
-/** Runs a request with signal handling and reporting; returns the exit code and the result. */
-export async function runRequest(
-  ctx: CliContext,
-  store: CouponStore,
-  requestId: string,
-  flags: RunFlags,
-): Promise<{ code: ExitCode; result: GenerateResult }> {
-  const reporter = createReporter({ json: ctx.globals().json });
+/** SIGTERM/SIGINT, watched from the start of a command (before the database is open): the first
+ *  stops the run (no new batches; before it started, nothing is done), a second leaves at once. */
+export type StopSignals = { signal: AbortSignal; dispose(): void };
+
+export function watchStopSignals(): StopSignals {
   const stopper = new AbortController();
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -60,16 +57,69 @@ export async function runRequest(
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
+  return {
+    signal: stopper.signal,
+    dispose() {
+      process.off("SIGTERM", onSignal);
+      process.off("SIGINT", onSignal);
+    },
+  };
+}
+
+/** Runs a request with signal handling (`stop`, or its own from here on) and reporting; returns the
+ *  exit code and the result. */
+export async function runRequest(
+  ctx: CliContext,
+  store: CouponStore,
+  requestId: string,
+  flags: RunFlags,
+  stop?: StopSignals,
+): Promise<{ code: ExitCode; result: GenerateResult }> {
+  const reporter = createReporter({ json: ctx.globals().json });
+  const signals = stop ?? watchStopSignals();
   try {
-    const result = await generate(store, requestId, { ...flags, stopSignal: stopper.signal, onEvent: (e) => reporter.event(e) });
+    const result = await generate(store, requestId, { ...flags, stopSignal: signals.signal, onEvent: (e) => reporter.event(e) });
     reporter.end(result);
     return { code: result.outcome === "stopped" ? EXIT.INTERRUPTED : EXIT.OK, result };
   } catch (err) {
     reporter.failure(requestId, err);
     throw new Reported(err);
   } finally {
-    process.off("SIGTERM", onSignal);
-    process.off("SIGINT", onSignal);
+    if (!stop) signals.dispose();
+  }
+}
+
+/** `run` and `generate`: signals watched before the database opens, so a SIGTERM while it opens ends
+ *  with exit 5 and a line saying so; `requestFor` names the request once the store is open. */
+async function runCommand(
+  ctx: CliContext,
+  flags: RunFlags,
+  requestFor: (store: CouponStore) => Promise<string>,
+  missing: (folder: string) => Error,
+): Promise<void> {
+  const folder = missingEmbeddedFolder(ctx);
+  if (folder) throw missing(folder); // refused without creating a database that holds nothing yet
+  const stop = watchStopSignals();
+  const reporter = createReporter({ json: ctx.globals().json });
+  try {
+    reporter.info("opening the database", { event: "run.opening" });
+    await withStore(
+      ctx,
+      async (store) => {
+        if (stop.signal.aborted) {
+          reporter.info(`stopped by ${String(stop.signal.reason)} before the run started; nothing was changed`, {
+            event: "generation.stopped",
+            signal: String(stop.signal.reason),
+          });
+          ctx.setExit(EXIT.INTERRUPTED);
+          return;
+        }
+        ctx.setExit((await runRequest(ctx, store, await requestFor(store), flags, stop)).code);
+      },
+      poolFor(ctx, flags.concurrency),
+    );
+  } finally {
+    stop.dispose();
   }
 }
 
@@ -86,13 +136,12 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
     if (requestId === undefined) {
       throw new GeneratorError("INVALID_ARGUMENT", "required option '--request-id <id>' (or COUPONS_REQUEST_ID) not specified");
     }
-    const flags = runFlags(ctx, o);
-    await withStore(
+    await runCommand(
       ctx,
-      async (store) => {
-        ctx.setExit((await runRequest(ctx, store, requestId, flags)).code);
-      },
-      poolFor(ctx, flags.concurrency),
+      runFlags(ctx, o),
+      async () => requestId,
+      (folder) =>
+        new GeneratorError("NOT_FOUND", `generation request ${requestId} does not exist (there is no embedded database at ${folder} yet)`),
     );
   });
 
@@ -105,14 +154,15 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
     ),
   ).action(async (o: RequestFlags & RunFlags) => {
     requestInput(o);
-    const flags = runFlags(ctx, o);
-    await withStore(
+    await runCommand(
       ctx,
-      async (store) => {
-        const request = await createRequest(store, o);
-        ctx.setExit((await runRequest(ctx, store, request.requestId, flags)).code);
-      },
-      poolFor(ctx, flags.concurrency),
+      runFlags(ctx, o),
+      async (store) => (await createRequest(store, o)).requestId,
+      (folder) =>
+        new GeneratorError(
+          "NOT_FOUND",
+          `option '--campaign <id>': campaign ${o.campaign} does not exist (there is no embedded database at ${folder} yet; create the campaign first)`,
+        ),
     );
   });
 }

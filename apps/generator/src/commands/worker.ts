@@ -9,7 +9,7 @@ import { type WorkerEvent, runWorker } from "../worker.ts";
 import { type CliContext, poolFor, withStore } from "./context.ts";
 import { addRunOptions, type RunFlags, runFlags } from "./run.ts";
 
-const WORKER_EXITS = [EXIT.OK, EXIT.USAGE, EXIT.INTERRUPTED, EXIT.UNAVAILABLE, EXIT.FAILED] as const;
+const WORKER_EXITS = [EXIT.OK, EXIT.FAILED, EXIT.USAGE, EXIT.BUSY, EXIT.INTERRUPTED, EXIT.UNAVAILABLE] as const;
 
 type WorkerFlags = RunFlags & { requests: number; once?: boolean; idleExit?: number; pollSeconds?: number };
 
