@@ -27,6 +27,8 @@ const schema = {
   COUPONS_ARCHIVE_BEFORE: date().optional(),
   COUPONS_ARCHIVE_BATCH_SIZE: envInt(1, MAX_ARCHIVE_BATCH).optional(),
   COUPONS_ARCHIVE_FILE: text().optional(),
+  COUPONS_ARCHIVE_BLOB_URL: text().optional(),
+  COUPONS_ARCHIVE_BLOB_KEY: text().optional(),
   // launch (the ACI container group)
   AZ_SUBSCRIPTION_ID: text().optional(),
   AZ_RESOURCE_GROUP: text().optional(),
@@ -50,6 +52,7 @@ const FLAGS: Partial<Record<keyof typeof schema, string>> = {
   COUPONS_ARCHIVE_BEFORE: "--before",
   COUPONS_ARCHIVE_BATCH_SIZE: "--batch-size",
   COUPONS_ARCHIVE_FILE: "--file",
+  COUPONS_ARCHIVE_BLOB_URL: "--blob-url",
   COUPONS_CPU: "--cpu",
   COUPONS_MEMORY_GB: "--memory",
 };

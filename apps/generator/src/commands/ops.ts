@@ -13,10 +13,12 @@ import {
   type ScaleStatus,
   lastClosedQuarterEnd,
 } from "@coupons/db";
+import { DefaultAzureCredential } from "@azure/identity";
 import { type Command, Option } from "commander";
+import { archiveToBlob, blobCredential } from "../archive-blob.ts";
 import { dateArg, intArg } from "../args.ts";
 import { type GeneratorConfig, lazyConfig } from "../config.ts";
-import { EXIT, type ExitCode, exitHelp } from "../errors.ts";
+import { EXIT, type ExitCode, GeneratorError, exitHelp } from "../errors.ts";
 
 export type OpsDeps = {
   /** Opens the configured store for one command and closes it afterwards. */
@@ -67,14 +69,21 @@ export function registerOpsCommands(program: Command, deps: OpsDeps): Command {
       "--file <path>",
       "also append the moved rows to this gzip JSON-lines file, durably, before they are deleted (env COUPONS_ARCHIVE_FILE)",
     )
+    .option(
+      "--blob-url <url>",
+      "instead of a local file, to this Azure Blob storage file, each batch uploaded before it is moved " +
+        "(env COUPONS_ARCHIVE_BLOB_URL; managed identity / DefaultAzureCredential, or the account key in COUPONS_ARCHIVE_BLOB_KEY)",
+    )
     .addHelpText("after", exitHelp([EXIT.OK, EXIT.FAILED, EXIT.USAGE, EXIT.INTERRUPTED, EXIT.UNAVAILABLE]))
-    .action(async (flags: { before?: Date; batchSize?: number; file?: string }) => {
+    .action(async (flags: { before?: Date; batchSize?: number; file?: string; blobUrl?: string }) => {
       const c = config();
       const o = {
         before: flags.before ?? c.COUPONS_ARCHIVE_BEFORE,
         batchSize: flags.batchSize ?? c.COUPONS_ARCHIVE_BATCH_SIZE,
         file: flags.file ?? c.COUPONS_ARCHIVE_FILE,
+        blobUrl: flags.blobUrl ?? c.COUPONS_ARCHIVE_BLOB_URL,
       };
+      if (o.file && o.blobUrl) throw new GeneratorError("INVALID_ARGUMENT", "give --file or --blob-url, not both");
       const own = new AbortController();
       const onSignal = () => own.abort();
       if (!deps.stopSignal) {
@@ -82,14 +91,21 @@ export function registerOpsCommands(program: Command, deps: OpsDeps): Command {
         process.on("SIGINT", onSignal);
       }
       try {
+        const common = {
+          before: o.before ?? lastClosedQuarterEnd(),
+          batchSize: o.batchSize,
+          signal: deps.stopSignal ?? own.signal,
+          onProgress: json() ? (e: ArchiveProgress) => out(JSON.stringify({ event: "archive.batch", ...e })) : undefined,
+        };
+        const blobUrl = o.blobUrl;
         const result = await deps.withStore((store) =>
-          store.archiveRedemptionHistory({
-            before: o.before ?? lastClosedQuarterEnd(),
-            batchSize: o.batchSize,
-            file: o.file,
-            signal: deps.stopSignal ?? own.signal,
-            onProgress: json() ? (e: ArchiveProgress) => out(JSON.stringify({ event: "archive.batch", ...e })) : undefined,
-          }),
+          blobUrl
+            ? archiveToBlob(store, {
+                ...common,
+                blobUrl,
+                credential: blobCredential(blobUrl, c.COUPONS_ARCHIVE_BLOB_KEY, () => new DefaultAzureCredential()),
+              })
+            : store.archiveRedemptionHistory({ ...common, file: o.file }),
         );
         if (json()) out(JSON.stringify({ event: "archive.done", ...result, before: result.before.toISOString() }));
         else {
