@@ -77,7 +77,7 @@ export function createApp(options: { store: CouponStore; config: ApiConfig; logg
     config,
     logger,
     throttle: options.throttle ?? createThrottle(config.throttle, logger),
-    metrics: createMetrics(),
+    metrics: createMetrics(store),
     state: { shuttingDown: false },
   };
 

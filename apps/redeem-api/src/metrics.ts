@@ -1,7 +1,9 @@
 // Prometheus metrics of one app instance (its own registry, so several apps in one process, as in
-// tests, do not collide): redemptions by outcome and request latency by route.
+// tests, do not collide): redemptions by outcome, request latency by route, and the generation queue
+// (waiting requests and the oldest one's age, read from the store when scraped).
+import { type CouponStore, WAITING_LIST_LIMIT, type WaitingQueue, waitingQueue } from "@coupons/db";
 import type { NextFunction, Request, Response } from "express";
-import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 export type Metrics = {
   registry: Registry;
@@ -9,9 +11,10 @@ export type Metrics = {
   middleware(req: Request, res: Response, next: NextFunction): void;
 };
 
-export function createMetrics(): Metrics {
+export function createMetrics(store?: CouponStore): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  if (store) queueGauges(registry, store);
   const redemptions = new Counter({
     name: "coupons_redemptions_total",
     help: "Redemption attempts by outcome: redeemed, a refusal code, replayed, throttled, error",
@@ -38,4 +41,35 @@ export function createMetrics(): Metrics {
       next();
     },
   };
+}
+
+/** Two gauges read from one look at the queue per scrape; NaN when the store cannot be read. */
+function queueGauges(registry: Registry, store: CouponStore): void {
+  let pending: Promise<WaitingQueue | null> | null = null;
+  const read = () => {
+    pending ??= waitingQueue(store)
+      .catch(() => null)
+      .finally(() => {
+        pending = null;
+      });
+    return pending;
+  };
+  new Gauge({
+    name: "coupons_generation_requests_waiting",
+    help: `Generation requests waiting for a worker (status Requested); counted up to ${WAITING_LIST_LIMIT}`,
+    registers: [registry],
+    async collect() {
+      const q = await read();
+      this.set(q ? q.waiting : Number.NaN);
+    },
+  });
+  new Gauge({
+    name: "coupons_generation_oldest_waiting_seconds",
+    help: "Seconds since the oldest waiting (Requested) generation request was created; 0 when none waits",
+    registers: [registry],
+    async collect() {
+      const q = await read();
+      this.set(q ? (q.oldestCreatedAt ? (Date.now() - q.oldestCreatedAt.getTime()) / 1000 : 0) : Number.NaN);
+    },
+  });
 }

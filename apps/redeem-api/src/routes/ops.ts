@@ -36,7 +36,7 @@ export const metrics = {
   tag: "Service",
   summary: "Prometheus metrics",
   description:
-    "Redemptions by outcome (coupons_redemptions_total), request latency by route (coupons_http_request_duration_seconds) and process metrics, in Prometheus' text format.",
+    "Redemptions by outcome (coupons_redemptions_total), request latency by route (coupons_http_request_duration_seconds), the generation queue (coupons_generation_requests_waiting, coupons_generation_oldest_waiting_seconds; read from the database when scraped) and process metrics, in Prometheus' text format.",
   access: ["read", "admin"],
   success: {
     status: 200,
