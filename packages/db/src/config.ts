@@ -6,6 +6,7 @@
 //   COUPONS_DATABASE_READ_URL=postgres://... (a streaming replica) | mssql://... (opened with
 //   ApplicationIntent=ReadOnly), or COUPONS_MSSQL_READ_INTENT=true for Azure SQL's own read replica
 //   on the same server (the COUPONS_MSSQL_* settings with ApplicationIntent=ReadOnly).
+import { parseBoolean } from "./env.ts";
 import { StoreError } from "./contract.ts";
 
 export const DEFAULT_EMBEDDED_DIR = ".coupons/db";
@@ -69,11 +70,14 @@ export function storeConfigFromEnv(env: Record<string, string | undefined> = pro
 /** Adds the read replica settings to a primary's config; refuses one that cannot serve it. */
 export function withReadReplica(config: StoreConfig, readUrl: string | undefined, readIntent?: string): StoreConfig {
   const url = readUrl?.trim() || undefined;
-  const intent = readIntent?.trim().toLowerCase();
-  if (intent !== undefined && intent !== "" && !["true", "false", "1", "0"].includes(intent)) {
-    throw new StoreError("CONFIG", `COUPONS_MSSQL_READ_INTENT must be true or false (got "${readIntent}")`);
+  let wantsIntent = false;
+  if (readIntent !== undefined && readIntent.trim() !== "") {
+    try {
+      wantsIntent = parseBoolean(readIntent);
+    } catch {
+      throw new StoreError("CONFIG", `COUPONS_MSSQL_READ_INTENT must be true or false (got "${readIntent}")`);
+    }
   }
-  const wantsIntent = intent === "true" || intent === "1";
   if (!url && !wantsIntent) return config;
   if (config.engine === "embedded") {
     throw new StoreError(

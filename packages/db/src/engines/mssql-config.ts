@@ -15,6 +15,7 @@
 import type { TokenCredential } from "@azure/identity";
 import { DefaultAzureCredential, ManagedIdentityCredential } from "@azure/identity";
 import type sql from "mssql";
+import { parseBoolean } from "../env.ts";
 import { StoreError } from "../contract.ts";
 import type { StoreConfig } from "../config.ts";
 
@@ -52,10 +53,11 @@ function fail(message: string): never {
 
 function flag(name: string, value: string | undefined | null, fallback: boolean): boolean {
   if (value === undefined || value === null || value === "") return fallback;
-  const v = value.trim().toLowerCase();
-  if (v === "true" || v === "1" || v === "yes") return true;
-  if (v === "false" || v === "0" || v === "no") return false;
-  return fail(`${name} must be true or false (got "${value}")`);
+  try {
+    return parseBoolean(value);
+  } catch {
+    return fail(`${name} must be true or false (got "${value}")`);
+  }
 }
 
 function port(name: string, value: string): number {
