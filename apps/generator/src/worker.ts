@@ -34,6 +34,9 @@ export type WorkerOptions = {
   /** Longest wait between looks at the queue when nothing wakes the worker (default 30 s with push,
    *  backoff from 1 s to this without). */
   pollMs?: number;
+  /** false: ignore the store's push and only poll, with backoff, as on SQL Server (`--no-push`; to
+   *  measure or compare the two). Default true. */
+  push?: boolean;
   /** Tries of a request whose failures are transient before it is Failed (default 5). */
   maxAttempts?: number;
   /** Backoff base between those tries (default 1 s, doubled each time, with jitter). */
@@ -89,7 +92,7 @@ export async function runWorker(store: CouponStore, options: WorkerOptions = {})
   const woken = () => new Promise<void>((resolve) => (wake = resolve));
   const onStop = () => wake();
   stop?.addEventListener("abort", onStop);
-  const watch = await store.watchGenerationRequests(() => wake()).catch(() => null);
+  const watch = options.push === false ? null : await store.watchGenerationRequests(() => wake()).catch(() => null);
   const pollMax = options.pollMs ?? 30_000;
   let pollMs = watch ? pollMax : Math.min(1_000, pollMax);
 

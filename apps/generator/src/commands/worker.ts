@@ -11,7 +11,7 @@ import { addRunOptions, type RunFlags, runFlags } from "./run.ts";
 
 const WORKER_EXITS = [EXIT.OK, EXIT.FAILED, EXIT.USAGE, EXIT.BUSY, EXIT.INTERRUPTED, EXIT.UNAVAILABLE] as const;
 
-type WorkerFlags = RunFlags & { requests: number; once?: boolean; idleExit?: number; pollSeconds?: number };
+type WorkerFlags = RunFlags & { requests: number; once?: boolean; idleExit?: number; pollSeconds?: number; push: boolean };
 
 export function registerWorkerCommand(program: Command, ctx: CliContext): void {
   addRunOptions(
@@ -25,6 +25,7 @@ export function registerWorkerCommand(program: Command, ctx: CliContext): void {
       .option("--once", "claim one waiting request if there is one, run it, and exit (0 also when there was nothing to do)")
       .option("--idle-exit <seconds>", "exit 0 after this long with nothing to do", intArg(0, 86_400))
       .option("--poll-seconds <n>", "longest wait between looks at the queue", intArg(1, 3_600))
+      .option("--no-push", "ignore PostgreSQL's NOTIFY and only poll, with backoff (as on SQL Server)")
       .addHelpText("after", exitHelp(WORKER_EXITS)),
   ).action(async (o: WorkerFlags) => {
     const flags = runFlags(ctx, o);
@@ -43,12 +44,16 @@ export function registerWorkerCommand(program: Command, ctx: CliContext): void {
       await withStore(
         ctx,
         async (store) => {
-          log.info({ event: "worker.start", engine: store.engine, requests: o.requests, once: o.once ?? false }, "worker started");
+          log.info(
+            { event: "worker.start", engine: store.engine, requests: o.requests, once: o.once ?? false, push: o.push },
+            "worker started",
+          );
           const report = await runWorker(store, {
             concurrency: o.requests,
             once: o.once,
             idleExitMs: o.idleExit === undefined ? undefined : o.idleExit * 1000,
             pollMs: o.pollSeconds === undefined ? undefined : o.pollSeconds * 1000,
+            push: o.push,
             signal: stopper.signal,
             workerId: flags.workerId,
             generate: { batchSize: flags.batchSize, concurrency: flags.concurrency, onEvent: (e) => progress.event(e) },
