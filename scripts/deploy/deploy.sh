@@ -7,7 +7,8 @@
 #   4. the API keys secret in Key Vault (from --api-keys-file; the value never appears on a command line)
 #   5. the database: a temporary firewall rule for this machine (--client-ip), the migrations as the Entra
 #      admin, database/mssql/0004_security.sql, then security/add_managed_identity.sql for both identities
-#   6. the API (main.bicep again, deployApi=true) on Container Apps
+#   6. the API (main.bicep again, deployApi=true) on Container Apps, and the generator's Container Apps Jobs
+#      (deployJobs=true: an execution per waiting request, the quarterly archive to Blob storage)
 #
 #   scripts/deploy/deploy.sh --resource-group <rg> --location <region> \
 #     --sql-admin-login <entra group name> --sql-admin-object-id <its object id> [options] [--dry-run]
@@ -32,7 +33,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 
 usage() {
-  sed -n '2,31p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,29p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   exit 2
 }
 fail() {
@@ -209,15 +210,17 @@ else
   trap - EXIT
 fi
 
-step "redeem API on Container Apps ($api_image)"
+step "redeem API on Container Apps ($api_image) and the generator's jobs ($generator_image)"
 run az deployment group create --resource-group "$resource_group" --name "$deployment" \
-  --template-file "$here/main.bicep" --parameters "${common_params[@]}" deployApi=true apiImage="$api_image" --output none
+  --template-file "$here/main.bicep" --parameters "${common_params[@]}" deployApi=true apiImage="$api_image" \
+  deployJobs=true generatorImage="$generator_image" --output none
 
 echo
 echo "Done."
 echo "  API:         $(output apiUrl)"
-echo "  Start a generation request's job (from a machine signed in with az):"
+echo "  Generation requests run as executions of the job $(output generationJobName) (Container Apps Jobs)."
+echo "  Or an ACI container group per request (from a machine signed in with az; dispatch runs until stopped):"
 echo "    AZ_RESOURCE_GROUP=$resource_group AZ_LOCATION=$location COUPONS_IMAGE=$generator_image \\"
 echo "    AZ_IDENTITY_ID=$(output generatorIdentityId) AZ_IDENTITY_CLIENT_ID=$(output generatorIdentityClientId) \\"
 echo "    COUPONS_MSSQL_SERVER=$sql_server_fqdn COUPONS_MSSQL_DATABASE=$database_name \\"
-echo "    npm run coupons -- launch --request-id <id>"
+echo "    npm run coupons -- dispatch     (or: launch --request-id <id>)"

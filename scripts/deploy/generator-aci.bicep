@@ -1,8 +1,10 @@
-// The generator job for one generation request, as an ACI container group: the same shape as
-// `coupons launch` (apps/generator/src/aci.ts) builds, plus its logs to Log Analytics. Deploy per request:
+// The generator job for one generation request, as an ACI container group: the same group `coupons launch`
+// builds (apps/generator/src/aci.ts, GROUP_DEFAULTS: name, restart policy, resources, container name, tags;
+// scripts/test/deploy.test.ts fails when they drift), plus its logs to Log Analytics. Deploy per request:
 //   az deployment group create -g <rg> -f scripts/deploy/generator-aci.bicep \
-//     -p requestId=<id> image=<registry>/coupons-generator:<tag> ...   (see docs/deployment.md)
-// restartPolicy OnFailure: a crashed or evicted container restarts and resumes the request.
+//     -p requestId=<id> containerGroupName=<name from `coupons launch --request-id <id> --dry-run`> ...
+// restartPolicy Never: ACI's OnFailure would restart permanent exits (2 usage, 3 refused) forever;
+// `coupons dispatch` re-launches resumable ones (docs/deployment.md).
 targetScope = 'resourceGroup'
 
 @description('The generation request id (COUPONS_REQUEST_ID).')
@@ -10,9 +12,10 @@ targetScope = 'resourceGroup'
 @maxLength(100)
 param requestId string
 
-@description('Container group name: lower case letters, digits and dashes, at most 63 characters.')
+@description('Container group name, as `coupons launch --request-id <id> --dry-run` prints it (coupons-gen-<slug>-<sha256 8>).')
+@minLength(13)
 @maxLength(63)
-param containerGroupName string = take('coupons-gen-${toLower(replace(replace(requestId, '_', '-'), '.', '-'))}', 63)
+param containerGroupName string
 
 param location string = resourceGroup().location
 param image string
@@ -53,6 +56,7 @@ resource group 'Microsoft.ContainerInstance/containerGroups@2023-05-01' = {
   tags: {
     app: 'coupons-generator'
     'coupons-request-id': requestId
+    'coupons-attempt': '1'
   }
   identity: {
     type: 'UserAssigned'
@@ -62,7 +66,7 @@ resource group 'Microsoft.ContainerInstance/containerGroups@2023-05-01' = {
   }
   properties: {
     osType: 'Linux'
-    restartPolicy: 'OnFailure'
+    restartPolicy: 'Never'
     imageRegistryCredentials: [
       {
         server: split(image, '/')[0]

@@ -36,6 +36,12 @@ param apiImage string = ''
 param apiMinReplicas int = 1
 param apiMaxReplicas int = 5
 
+@description('Deploy the generator as Container Apps Jobs (needs generatorImage in the registry).')
+param deployJobs bool = false
+
+@description('Image of the generator, e.g. <registry>.azurecr.io/coupons-generator:<tag>.')
+param generatorImage string = ''
+
 @description('Let the API identity start generator container groups (custom role, this resource group only).')
 param apiCanLaunchGenerator bool = false
 
@@ -58,6 +64,9 @@ var names = {
   database: prefix
   containerEnv: 'cae-${prefix}-${suffix}'
   api: 'ca-${prefix}-api'
+  storage: take('st${prefix}${suffix}', 24)
+  generationJob: 'caj-${prefix}-generate'
+  archiveJob: 'caj-${prefix}-archive'
 }
 
 module monitoring 'modules/monitoring.bicep' = {
@@ -112,13 +121,30 @@ module sql 'modules/sql.bicep' = {
   }
 }
 
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  params: {
+    name: names.storage
+    location: location
+    writerPrincipalId: identities.outputs.generatorPrincipalId
+  }
+}
+
+module environment 'modules/environment.bicep' = {
+  name: 'environment'
+  params: {
+    name: names.containerEnv
+    location: location
+    workspaceName: monitoring.outputs.workspaceName
+  }
+}
+
 module api 'modules/containerapp.bicep' = if (deployApi) {
   name: 'api'
   params: {
-    environmentName: names.containerEnv
+    environmentId: environment.outputs.id
     appName: names.api
     location: location
-    workspaceName: monitoring.outputs.workspaceName
     image: apiImage
     identityId: identities.outputs.apiId
     identityClientId: identities.outputs.apiClientId
@@ -128,6 +154,24 @@ module api 'modules/containerapp.bicep' = if (deployApi) {
     keyVaultUri: keyVault.outputs.vaultUri
     minReplicas: apiMinReplicas
     maxReplicas: apiMaxReplicas
+  }
+}
+
+module jobs 'modules/jobs.bicep' = if (deployJobs) {
+  name: 'jobs'
+  params: {
+    location: location
+    environmentId: environment.outputs.id
+    image: generatorImage
+    identityId: identities.outputs.generatorId
+    identityClientId: identities.outputs.generatorClientId
+    registryServer: registry.outputs.loginServer
+    sqlServerFqdn: sql.outputs.serverFqdn
+    databaseName: sql.outputs.databaseName
+    keyVaultUri: keyVault.outputs.vaultUri
+    archiveBlobUrl: '${storage.outputs.containerUrl}/redemption-history.jsonl.gz'
+    generationJobName: names.generationJob
+    archiveJobName: names.archiveJob
   }
 }
 
@@ -152,4 +196,7 @@ output generatorIdentityClientId string = identities.outputs.generatorClientId
 output apiIdentityName string = names.apiIdentity
 output apiIdentityId string = identities.outputs.apiId
 output apiIdentityClientId string = identities.outputs.apiClientId
+output storageAccountName string = storage.outputs.name
+output archiveContainerUrl string = storage.outputs.containerUrl
+output generationJobName string = deployJobs ? names.generationJob : ''
 output apiUrl string = deployApi ? api.outputs.url : ''

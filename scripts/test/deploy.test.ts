@@ -1,12 +1,16 @@
 // scripts/deploy: deploy.sh --dry-run prints every step and runs none (az, sqlcmd, npm, docker, curl and git
 // are stubs on PATH that record any call), and the Bicep files hang together: every module exists, gets only
 // parameters it declares and every one it requires, deploy.sh reads only outputs main.bicep has, and the
-// security settings the seed asks for are present. No Bicep compiler is available here (see docs/deployment.md).
+// security settings the seed asks for are present. One launcher: generator-aci.bicep and scripts/aci-launch.sh
+// build the container group `coupons launch` builds (GROUP_DEFAULTS), and the Container Apps Jobs run commands
+// the CLI has. No Bicep compiler is available here (see docs/deployment.md).
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { expect } from "chai";
+import { GROUP_DEFAULTS, containerGroupName } from "../../apps/generator/src/aci.ts";
+import { buildProgram } from "../../apps/generator/src/cli.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const DEPLOY = join(ROOT, "scripts/deploy");
@@ -150,7 +154,17 @@ describe("scripts/deploy Bicep files", () => {
 
   it("main.bicep's modules exist and get exactly the parameters they declare (all required ones)", () => {
     const mods = modules(main);
-    expect(mods.map((m) => m.symbol)).to.include.members(["monitoring", "identities", "registry", "keyVault", "sql", "api"]);
+    expect(mods.map((m) => m.symbol)).to.include.members([
+      "monitoring",
+      "identities",
+      "registry",
+      "keyVault",
+      "sql",
+      "storage",
+      "environment",
+      "api",
+      "jobs",
+    ]);
     for (const m of mods) {
       expect(existsSync(m.path), m.path).to.equal(true);
       const declared = params(m.path);
@@ -168,12 +182,16 @@ describe("scripts/deploy Bicep files", () => {
     expect(read.length).to.be.greaterThan(5);
     for (const o of read) expect(outputs.has(o), `output ${o}`).to.equal(true);
     const declared = params(main).map((p) => p.name);
-    const passed = [...script.matchAll(/^\s+(\w+)="\$\w+"$/gm), ...script.matchAll(/ (deployApi|apiImage)=/g)].map((m) => m[1] as string);
+    const passed = [
+      ...script.matchAll(/^\s+(\w+)="\$\w+"$/gm),
+      ...script.matchAll(/ (deployApi|apiImage|deployJobs|generatorImage)=/g),
+    ].map((m) => m[1] as string);
+    expect(passed).to.include.members(["deployJobs", "generatorImage"]);
     for (const p of passed) expect(declared, `parameter ${p}`).to.include(p);
     for (const p of params(main).filter((d) => d.required)) expect(passed, `deploy.sh must pass ${p.name}`).to.include(p.name);
   });
 
-  it("keeps the seed's security settings: Entra-only TLS 1.2 SQL, RBAC Key Vault, the right roles, OnFailure jobs", () => {
+  it("keeps the security settings: Entra-only TLS 1.2 SQL, RBAC Key Vault, key-less private Blob storage, the right roles, Never-restarted ACI jobs", () => {
     const read = (f: string) => readFileSync(join(DEPLOY, f), "utf8");
     const sql = read("modules/sql.bicep");
     expect(sql)
@@ -192,12 +210,19 @@ describe("scripts/deploy Bicep files", () => {
       .and.include("path: '/readyz'")
       .and.include("allowInsecure: false");
     const aci = read("generator-aci.bicep");
-    expect(aci).to.include("restartPolicy: 'OnFailure'").and.include("type: 'UserAssigned'").and.include("COUPONS_REQUEST_ID");
+    expect(aci).to.include("restartPolicy: 'Never'").and.include("type: 'UserAssigned'").and.include("COUPONS_REQUEST_ID");
+    expect(read("modules/storage.bicep"))
+      .to.include("allowSharedKeyAccess: false")
+      .and.include("allowBlobPublicAccess: false")
+      .and.include("minimumTlsVersion: 'TLS1_2'")
+      .and.include("ba92f5b4-2d11-453d-a403-e96b0029c9fe"); // Storage Blob Data Contributor
     // every Bicep file balances its braces and brackets (a cheap guard against a broken edit)
     for (const f of [
       "main.bicep",
       "generator-aci.bicep",
-      ...["monitoring", "identities", "registry", "keyvault", "sql", "containerapp", "launcher-role"].map((m) => `modules/${m}.bicep`),
+      ...["monitoring", "identities", "registry", "keyvault", "sql", "storage", "environment", "containerapp", "jobs", "launcher-role"].map(
+        (m) => `modules/${m}.bicep`,
+      ),
     ]) {
       const t = read(f)
         .replace(/'[^'\n]*'/g, "''")
@@ -210,5 +235,73 @@ describe("scripts/deploy Bicep files", () => {
         expect(t.split(o).length, `${f} ${o}${c}`).to.equal(t.split(c).length);
       }
     }
+  });
+});
+
+describe("one launcher: the Bicep template, scripts/aci-launch.sh and the jobs agree with the CLI", () => {
+  const read = (f: string) => readFileSync(join(ROOT, f), "utf8");
+
+  it("generator-aci.bicep has the TypeScript launcher's restart policy, resources, container name and tags", () => {
+    const aci = read("scripts/deploy/generator-aci.bicep");
+    expect(aci).to.include(`restartPolicy: '${GROUP_DEFAULTS.restartPolicy}'`);
+    expect(aci).to.match(new RegExp(`^param cpu int = ${GROUP_DEFAULTS.cpu}$`, "m"));
+    expect(aci).to.match(new RegExp(`^param memoryInGB string = '${GROUP_DEFAULTS.memoryInGB}'$`, "m"));
+    expect(aci).to.include(`name: '${GROUP_DEFAULTS.containerName}'`);
+    expect(aci).to.include(`app: '${GROUP_DEFAULTS.tagApp}'`);
+    expect(aci).to.include(`'${GROUP_DEFAULTS.tagRequest}': requestId`).and.include(`'${GROUP_DEFAULTS.tagAttempt}': '1'`);
+    // the name has no default of its own: it is the one `coupons launch --dry-run` prints
+    expect(aci).to.match(/^param containerGroupName string$/m);
+  });
+
+  it("scripts/aci-launch.sh --dry-run prints the group `coupons launch` builds: its name and restart policy", () => {
+    const dir = mkdtempSync(join(tmpdir(), "coupons-aci-launch-"));
+    try {
+      const r = spawnSync("bash", [join(ROOT, "scripts/aci-launch.sh"), "--request-id", "Spring_2026.A", "--dry-run"], {
+        cwd: dir,
+        encoding: "utf8",
+        timeout: 60_000,
+        env: {
+          PATH: `${dirname(process.execPath)}:/usr/bin:/bin`,
+          HOME: dir,
+          AZ_RESOURCE_GROUP: "rg-coupons",
+          AZ_LOCATION: "westeurope",
+          COUPONS_IMAGE: "acr.azurecr.io/coupons-generator:1.0",
+          AZ_IDENTITY_ID:
+            "/subscriptions/00000000-1111-2222-3333-444444444444/resourceGroups/rg-coupons/providers/Microsoft.ManagedIdentity/userAssignedIdentities/gen",
+          COUPONS_DATABASE_URL: "postgres://u:hunter2@db.internal/coupons",
+        },
+      });
+      expect(r.status, r.stderr).to.equal(0);
+      const printed = JSON.parse(r.stdout);
+      expect(printed.name).to.equal(containerGroupName("Spring_2026.A"));
+      expect(printed.body.restartPolicy).to.equal(GROUP_DEFAULTS.restartPolicy);
+      expect(printed.body.containers[0].resources.requests).to.deep.equal({
+        cpu: GROUP_DEFAULTS.cpu,
+        memoryInGB: GROUP_DEFAULTS.memoryInGB,
+      });
+      expect(r.stdout).to.not.include("hunter2");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("the Container Apps Jobs run commands and options the CLI has, with the KEDA scaler counting Requested requests", () => {
+    const jobs = read("scripts/deploy/modules/jobs.bicep");
+    const program = buildProgram(() => {});
+    const argsOf = (re: RegExp) => (re.exec(jobs)?.[1] ?? "").split(",").map((a) => a.trim().replace(/^'|'$/g, ""));
+    const [command, ...options] = argsOf(/command: \['node', 'apps\/generator\/dist\/main\.js'\]\n\s+args: \[([^\]]*)\]/);
+    const worker = program.commands.find((c) => c.name() === command);
+    expect(worker, `coupons ${command}`).to.not.equal(undefined);
+    for (const o of options)
+      expect(
+        worker?.options.map((x) => x.long),
+        o,
+      ).to.include(o);
+    expect(options).to.deep.equal(["--once"]);
+    expect(argsOf(/command: \['node', 'apps\/generator\/dist\/ops-main\.js'\]\n\s+args: \[([^\]]*)\]/)).to.deep.equal(["archive"]);
+    expect(existsSync(join(ROOT, "apps/generator/src/ops-main.ts"))).to.equal(true);
+    expect(jobs).to.include("triggerType: 'Event'").and.include("type: 'mssql'").and.include("triggerType: 'Schedule'");
+    expect(jobs).to.match(/SELECT COUNT\(\*\) FROM dbo\.GenerationRequests WHERE Status = N'Requested'/);
+    expect(jobs).to.include("name: 'COUPONS_ARCHIVE_BLOB_URL'");
   });
 });

@@ -1,10 +1,9 @@
 // The redeem API on Azure Container Apps: its user-assigned identity (Azure SQL, Key Vault, image pull),
 // HTTPS ingress, liveness /healthz, readiness /readyz (503 while the database is unreachable or the app
 // drains), startup probe, HTTP scaling. Logs (stdout JSON lines) go to Log Analytics.
-param environmentName string
+param environmentId string
 param appName string
 param location string
-param workspaceName string
 param image string
 param identityId string
 param identityClientId string
@@ -18,24 +17,6 @@ param maxReplicas int = 5
 @description('Key Vault secret holding the COUPONS_API_KEYS JSON (ids, sha256 hashes, scopes).')
 param apiKeysSecretName string = 'coupons-api-keys'
 
-resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' existing = {
-  name: workspaceName
-}
-
-resource environment 'Microsoft.App/managedEnvironments@2024-03-01' = {
-  name: environmentName
-  location: location
-  properties: {
-    appLogsConfiguration: {
-      destination: 'log-analytics'
-      logAnalyticsConfiguration: {
-        customerId: workspace.properties.customerId
-        sharedKey: workspace.listKeys().primarySharedKey
-      }
-    }
-  }
-}
-
 resource app 'Microsoft.App/containerApps@2024-03-01' = {
   name: appName
   location: location
@@ -46,7 +27,7 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
     }
   }
   properties: {
-    managedEnvironmentId: environment.id
+    managedEnvironmentId: environmentId
     configuration: {
       activeRevisionsMode: 'Single'
       ingress: {
