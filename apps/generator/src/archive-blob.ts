@@ -2,11 +2,10 @@
 // guarantee (every moved row in the file exactly once, even after a kill and a re-run) when the
 // container's disk is gone after a kill. The store's archive protocol (packages/db/src/archive.ts:
 // write a batch to the file, record the file's length and the batch's ids as pending, then move
-// exactly those ids) runs on a local working copy, one batch per call: the call is ended right after
-// the batch is durably in the local file ("written"), before its rows are moved; the new bytes are
-// then committed to the blob as one block and the state uploaded as `<blob>.state.json`; the next
-// call moves the pending ids (its recovery step) and writes the next batch. So a row is moved only
-// after its batch is in Blob storage together with a state that names it. A re-run downloads the blob
+// exactly those ids) runs on a local working copy; after each batch is durably in the local file and
+// before its rows are moved (the archive's afterWrite step), the new bytes are committed to the blob
+// as one block and the state uploaded as `<blob>.state.json`. So a row is moved only after its
+// batch is in Blob storage together with a state that names it. A re-run downloads the blob
 // and its state and goes on exactly as a local re-run does: blocks past the recorded length (a kill
 // between commit and state) are dropped. One archive per blob: a 60 s lease on the state blob,
 // renewed while the run lasts (a killed run's lease runs out within a minute).
@@ -30,9 +29,6 @@ export type BlobArchiveOptions = {
 };
 
 type FileState = { version: 1; size: number; pending: string[] };
-
-/** Ends a store archive call after its batch is in the local file, before its rows are moved. */
-class BatchWritten extends Error {}
 
 const LEASE_SECONDS = 60;
 const blockId = (offset: number) => Buffer.from(`coupons-${String(offset).padStart(16, "0")}`).toString("base64");
@@ -126,36 +122,30 @@ export async function archiveToBlob(store: CouponStore, o: BlobArchiveOptions): 
       await stateBlob.upload(text, Buffer.byteLength(text), { conditions: { leaseId } });
     };
 
-    for (let call = 0; ; call++) {
-      let wrote = false;
-      let writtenYet = false;
-      try {
-        const r = await store.archiveRedemptionHistory({
-          before: o.before,
-          batchSize: o.batchSize,
-          file: local,
-          signal: o.signal,
-          onProgress: (e) => {
-            if (e.phase === "moved") {
-              result.moved += e.rows;
-              if (call === 0 && !writtenYet) result.recovered += e.rows;
-              else result.batches++;
-            } else {
-              writtenYet = true;
-              result.fileRows += e.rows;
-            }
-            o.onProgress?.(e);
-            if (e.phase === "written") throw new BatchWritten();
-          },
-        });
-        result.stopped = r.stopped;
-      } catch (err) {
-        if (!(err instanceof BatchWritten)) throw err;
-        wrote = true;
-      }
-      await sync();
-      if (!wrote) return result;
-    }
+    // Each batch's new bytes and state reach the blob before its rows leave the history (afterWrite);
+    // a batch a killed run wrote and uploaded but did not move is moved first on the next run.
+    let writtenYet = false;
+    const r = await store.archiveRedemptionHistory({
+      before: o.before,
+      batchSize: o.batchSize,
+      file: local,
+      signal: o.signal,
+      afterWrite: sync,
+      onProgress: (e) => {
+        if (e.phase === "moved") {
+          result.moved += e.rows;
+          if (!writtenYet) result.recovered += e.rows;
+          else result.batches++;
+        } else {
+          writtenYet = true;
+          result.fileRows += e.rows;
+        }
+        o.onProgress?.(e);
+      },
+    });
+    result.stopped = r.stopped;
+    await sync();
+    return result;
   } finally {
     clearInterval(renew);
     await lease?.releaseLease().catch(() => {});

@@ -136,13 +136,18 @@ describe("archive to Azure Blob storage (Azurite on loopback)", function () {
     expect(died).to.equal("killed");
     expect(await idsInBlob(url)).to.have.length(2);
     expect(await historyIds()).to.have.length(5); // the first batch uploaded, then moved; the second only local
-    // dies after uploading a batch, before the call that moves its rows
-    let calls = 0;
+    // dies right after uploading a batch, before its rows move
     const dying = new Proxy(store, {
       get: (t, p) =>
         p === "archiveRedemptionHistory"
           ? (o: Parameters<CouponStore["archiveRedemptionHistory"]>[0]) =>
-              ++calls === 2 ? Promise.reject(new Error("killed")) : t.archiveRedemptionHistory(o)
+              t.archiveRedemptionHistory({
+                ...o,
+                afterWrite: async () => {
+                  await o?.afterWrite?.();
+                  throw new Error("killed");
+                },
+              })
           : Reflect.get(t, p),
     });
     expect(

@@ -102,6 +102,7 @@ export async function runArchive(ops: ArchiveOps, options: ArchiveOptions = {}):
       writeState(stateFile, state);
       result.fileRows += rows.length;
       progress({ phase: "written", rows: rows.length, totalMoved: result.moved });
+      await options.afterWrite?.();
       const n = await ops.moveIds(state.pending);
       result.moved += n;
       result.batches++;

@@ -306,6 +306,10 @@ export type ArchiveOptions = {
   /** Stops after the batch in flight. */
   signal?: AbortSignal;
   onProgress?: (e: ArchiveProgress) => void;
+  /** With `file`: awaited after each batch is durably in the file (and its state recorded), before
+   *  its rows leave the history, e.g. to copy the file's new bytes to Blob storage first. If it
+   *  throws, the archive stops there; a re-run moves the batch (it is in the file already). */
+  afterWrite?: () => Promise<void>;
 };
 
 export type ArchiveProgress = {
