@@ -1,3 +1,4 @@
+// (Over 350 lines on purpose: one fuzz suite per endpoint, sharing the generators at the top.)
 // Bad input to every endpoint of the API, generated with fast-check: wrong types, huge strings,
 // unicode, control characters, SQL metacharacters, negative and huge numbers, missing and extra
 // fields, bad dates, wrong content types, malformed paths and headers. No answer is a 5xx, every

@@ -1,3 +1,4 @@
+// (Over 350 lines on purpose: the whole behavioural contract every engine must pass, in one place.)
 // The conformance suite: one behavioural description of the CouponStore, run against every engine
 // (embedded.test.ts, postgres.test.ts, mssql.test.ts call it). Each top-level block opens a fresh
 // database, so runs never see each other's data.

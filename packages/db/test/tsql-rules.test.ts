@@ -1,3 +1,4 @@
+// (Over 350 lines on purpose: each project rule with its broken copy beside it reads best in one file.)
 // Offline checks of the T-SQL that no SQL Server runs here, beside the ANTLR grammar of
 // tsql-grammar.test.ts: a second parser (sqlfluff, tsql dialect: tsql-sqlfluff.ts), and the project's
 // own rules that no parser can know. Each rule is a function of the files' text, run on the
