@@ -193,6 +193,37 @@ export function apiScenarios(engine: EngineUnderTest): void {
       expect(got.body).to.include({ generatedAmount: 3, progressPercent: 75, status: "Generating" });
     });
 
+    it("When an admin lists and cancels requests, then the queue shows what waits, a cancel keeps the codes, and a Generated one cannot be cancelled", async () => {
+      const campaignId = await seedCampaign(store, { codes: [] });
+      const a = await api.post("/v1/generation-requests", { campaignId, requestedAmount: 3, prefix: "QA-" });
+      const b = await api.post("/v1/generation-requests", { campaignId, requestedAmount: 2, prefix: "QB-" });
+      const listed = await api.get(`/v1/generation-requests?campaignId=${campaignId}&status=REQUESTED`);
+      expect(listed.status, listed.text).to.equal(200);
+      expect(listed.body.requests.map((r: { requestId: string }) => r.requestId).sort()).to.deep.equal(
+        [a.body.requestId, b.body.requestId].sort(),
+      );
+      expect(listed.body.waiting).to.equal(2);
+      expect(listed.body.oldestWaitingSeconds).to.be.a("number");
+      const cancelled = await api.delete(`/v1/generation-requests/${a.body.requestId}`);
+      expect(cancelled.status, cancelled.text).to.equal(200);
+      expect(cancelled.body).to.include({ status: "Cancelled", generatedAmount: 0 });
+      const again = await api.delete(`/v1/generation-requests/${a.body.requestId}`);
+      expect(again.body).to.include({ status: "Cancelled" });
+      const claim = await store.claimGenerationRequest(b.body.requestId, "w1");
+      await store.bulkInsertCoupons(b.body.requestId, [unique("QB-a"), unique("QB-b")]);
+      await store.updateGenerationRequest(b.body.requestId, "Generated");
+      await claim.release();
+      const refused = await api.delete(`/v1/generation-requests/${b.body.requestId}`);
+      expect(refused.status).to.equal(409);
+      expect(refused.body.code).to.equal("CONFLICT");
+      const badStatus = await api.get("/v1/generation-requests?status=Done");
+      expect(badStatus.status).to.equal(400);
+      expect(badStatus.body.errors[0].field).to.equal("status");
+      expect((await api.get(`/v1/generation-requests?campaignId=${campaignId}&status=waiting`)).status).to.equal(400);
+      const empty = await api.get(`/v1/generation-requests?campaignId=${campaignId}&status=Requested`);
+      expect(empty.body).to.deep.include({ requests: [], waiting: 0, oldestWaitingSeconds: null });
+    });
+
     it("When the campaign or request does not exist, then it answers 404; a bad prefix answers 400 naming it", async () => {
       const r = await api.post("/v1/generation-requests", { campaignId: "NO-SUCH", requestedAmount: 1 });
       expect(r.status).to.equal(404);
