@@ -26,7 +26,8 @@ AS
 BEGIN
     SET NOCOUNT ON;
     SET XACT_ABORT ON;
-    DECLARE @msg nvarchar(2048);
+    DECLARE @msg nvarchar(2048), @status nvarchar(20), @campaign nvarchar(100), @generated int, @prefix nvarchar(20),
+            @length int, @expires datetime2;
     BEGIN TRY
         BEGIN TRANSACTION;
         IF NOT EXISTS (SELECT 1 FROM dbo.Campaigns WHERE CampaignId = @CampaignId)
@@ -34,10 +35,39 @@ BEGIN
             SET @msg = CONCAT(N'campaign ', @CampaignId, N' does not exist');
             THROW 50404, @msg, 1;
         END;
-        IF EXISTS (SELECT 1 FROM dbo.GenerationRequests WITH (UPDLOCK, HOLDLOCK) WHERE RequestId = @RequestId)
+        SELECT @status = Status, @campaign = CampaignId, @generated = GeneratedAmount, @prefix = Prefix, @length = CodeLength,
+               @expires = ExpirationDate
+        FROM dbo.GenerationRequests WITH (UPDLOCK, HOLDLOCK) WHERE RequestId = @RequestId;
+        IF @status IS NOT NULL
         BEGIN
-            SET @msg = CONCAT(N'generation request ', @RequestId, N' exists already');
-            THROW 50409, @msg, 1;
+            -- A Failed or Cancelled request is resubmitted by creating it again: edited, then Requested.
+            -- Codes made already keep their shape, so with codes the prefix, length and expiry stay.
+            IF @status NOT IN (N'Failed', N'Cancelled') OR @campaign <> @CampaignId
+            BEGIN
+                SET @msg = CONCAT(N'generation request ', @RequestId, N' exists already (', @status, N', campaign ', @campaign,
+                                  N'); only a Failed or Cancelled request of the same campaign is resubmitted');
+                THROW 50409, @msg, 1;
+            END;
+            IF @RequestedAmount < @generated
+            BEGIN
+                SET @msg = CONCAT(N'generation request ', @RequestId, N' has ', @generated, N' codes already; the amount cannot go below that');
+                THROW 50409, @msg, 1;
+            END;
+            IF @generated > 0 AND (UPPER(ISNULL(@Prefix, N'')) <> @prefix OR ISNULL(@CodeLength, 12) <> @length
+                OR ISNULL(@ExpirationDate, '0001-01-01') <> ISNULL(@expires, '0001-01-01'))
+            BEGIN
+                SET @msg = CONCAT(N'generation request ', @RequestId, N' has ', @generated,
+                                  N' codes already; only its amount can change (create a new request for another prefix, length or expiry)');
+                THROW 50409, @msg, 1;
+            END;
+            UPDATE dbo.GenerationRequests WITH (ROWLOCK)
+            SET RequestedAmount = @RequestedAmount, Prefix = UPPER(ISNULL(@Prefix, N'')), CodeLength = ISNULL(@CodeLength, 12),
+                ExpirationDate = @ExpirationDate, RequestedBy = ISNULL(@RequestedBy, RequestedBy), Status = N'Requested',
+                FailureReason = NULL, CompletedAt = NULL, UpdatedAt = SYSUTCDATETIME()
+            WHERE RequestId = @RequestId;
+            COMMIT TRANSACTION;
+            EXEC dbo.sp_GetGenerationRequest @RequestId = @RequestId;
+            RETURN;
         END;
         INSERT INTO dbo.GenerationRequests (RequestId, CampaignId, RequestedAmount, Prefix, ExpirationDate, RequestedBy, CodeLength)
         VALUES (@RequestId, @CampaignId, @RequestedAmount, UPPER(ISNULL(@Prefix, N'')), @ExpirationDate,
@@ -63,17 +93,27 @@ BEGIN
 END;
 GO
 
-CREATE OR ALTER PROCEDURE dbo.sp_ListGenerationRequests @CampaignId nvarchar(100), @Status nvarchar(20), @Limit int
+-- Newest first, in keyset pages: @AfterRequestId is the last request of the page before (its
+-- CreatedAt is read here, at the database's precision, so no request is skipped or repeated).
+CREATE OR ALTER PROCEDURE dbo.sp_ListGenerationRequests
+    @CampaignId nvarchar(100), @Status nvarchar(20), @Limit int, @AfterRequestId nvarchar(100)
 AS
 BEGIN
     SET NOCOUNT ON;
     SET XACT_ABORT ON;
     DECLARE @n int = CASE WHEN @Limit IS NULL THEN 100 WHEN @Limit < 1 THEN 1 WHEN @Limit > 1000 THEN 1000 ELSE @Limit END;
+    DECLARE @afterCreated datetime2 = NULL;
+    IF @AfterRequestId IS NOT NULL
+    BEGIN
+        SELECT @afterCreated = CreatedAt FROM dbo.GenerationRequests WHERE RequestId = @AfterRequestId;
+        IF @afterCreated IS NULL RETURN; -- the cursor's request is gone: nothing after it can be told
+    END;
     SELECT TOP (@n) RequestId, CampaignId, RequestedAmount, GeneratedAmount, Prefix, ExpirationDate, Status, StartedAt,
            CompletedAt, FailureReason, RequestedBy, CreatedAt, CodeLength, WorkerId, UpdatedAt
     FROM dbo.GenerationRequests
     WHERE (@CampaignId IS NULL OR CampaignId = @CampaignId) AND (@Status IS NULL OR Status = @Status)
-    ORDER BY CreatedAt DESC, RequestId
+      AND (@AfterRequestId IS NULL OR CreatedAt < @afterCreated OR (CreatedAt = @afterCreated AND RequestId < @AfterRequestId))
+    ORDER BY CreatedAt DESC, RequestId DESC
     OPTION (RECOMPILE);
 END;
 GO

@@ -13,12 +13,36 @@ CREATE OR REPLACE FUNCTION sp_CreateGenerationRequest(
     p_RequestId text, p_CampaignId text, p_RequestedAmount int, p_Prefix text,
     p_ExpirationDate timestamptz, p_RequestedBy text, p_CodeLength int)
 RETURNS SETOF GenerationRequests LANGUAGE plpgsql AS $$
+DECLARE
+    v_req GenerationRequests%ROWTYPE;
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM Campaigns WHERE CampaignId = p_CampaignId) THEN
         RAISE EXCEPTION 'campaign % does not exist', p_CampaignId USING ERRCODE = 'CP404';
     END IF;
-    IF EXISTS (SELECT 1 FROM GenerationRequests WHERE RequestId = p_RequestId) THEN
-        RAISE EXCEPTION 'generation request % exists already', p_RequestId USING ERRCODE = 'CP409';
+    SELECT * INTO v_req FROM GenerationRequests WHERE RequestId = p_RequestId FOR UPDATE;
+    IF FOUND THEN
+        -- A Failed or Cancelled request is resubmitted by creating it again: edited, then Requested.
+        -- Codes made already keep their shape, so with codes the prefix, length and expiry stay.
+        IF v_req.Status NOT IN ('Failed', 'Cancelled') OR v_req.CampaignId <> p_CampaignId THEN
+            RAISE EXCEPTION 'generation request % exists already (%, campaign %); only a Failed or Cancelled request of the same campaign is resubmitted',
+                p_RequestId, v_req.Status, v_req.CampaignId USING ERRCODE = 'CP409';
+        END IF;
+        IF p_RequestedAmount < v_req.GeneratedAmount THEN
+            RAISE EXCEPTION 'generation request % has % codes already; the amount cannot go below that', p_RequestId, v_req.GeneratedAmount
+                USING ERRCODE = 'CP409';
+        END IF;
+        IF v_req.GeneratedAmount > 0 AND (upper(coalesce(p_Prefix, '')) <> v_req.Prefix OR coalesce(p_CodeLength, 12) <> v_req.CodeLength
+                OR p_ExpirationDate IS DISTINCT FROM v_req.ExpirationDate) THEN
+            RAISE EXCEPTION 'generation request % has % codes already; only its amount can change (create a new request for another prefix, length or expiry)',
+                p_RequestId, v_req.GeneratedAmount USING ERRCODE = 'CP409';
+        END IF;
+        UPDATE GenerationRequests
+        SET RequestedAmount = p_RequestedAmount, Prefix = upper(coalesce(p_Prefix, '')), CodeLength = coalesce(p_CodeLength, 12),
+            ExpirationDate = p_ExpirationDate, RequestedBy = coalesce(p_RequestedBy, RequestedBy), Status = 'Requested',
+            FailureReason = NULL, CompletedAt = NULL, UpdatedAt = now()
+        WHERE RequestId = p_RequestId;
+        RETURN QUERY SELECT * FROM GenerationRequests WHERE RequestId = p_RequestId;
+        RETURN;
     END IF;
     INSERT INTO GenerationRequests (RequestId, CampaignId, RequestedAmount, Prefix, ExpirationDate, RequestedBy, CodeLength)
     VALUES (p_RequestId, p_CampaignId, p_RequestedAmount, upper(coalesce(p_Prefix, '')), p_ExpirationDate,
@@ -31,11 +55,16 @@ RETURNS SETOF GenerationRequests LANGUAGE sql STABLE AS $$
     SELECT * FROM GenerationRequests WHERE RequestId = p_RequestId
 $$;
 
-CREATE OR REPLACE FUNCTION sp_ListGenerationRequests(p_CampaignId text, p_Status text, p_Limit int)
+-- Newest first, in keyset pages: p_AfterRequestId is the last request of the page before (its
+-- CreatedAt is read here, at the database's precision, so no request is skipped or repeated).
+DROP FUNCTION IF EXISTS sp_ListGenerationRequests(text, text, int);
+CREATE OR REPLACE FUNCTION sp_ListGenerationRequests(p_CampaignId text, p_Status text, p_Limit int, p_AfterRequestId text)
 RETURNS SETOF GenerationRequests LANGUAGE sql STABLE AS $$
     SELECT * FROM GenerationRequests
     WHERE (p_CampaignId IS NULL OR CampaignId = p_CampaignId) AND (p_Status IS NULL OR Status = p_Status)
-    ORDER BY CreatedAt DESC, RequestId
+      AND (p_AfterRequestId IS NULL
+           OR (CreatedAt, RequestId) < (SELECT a.CreatedAt, a.RequestId FROM GenerationRequests a WHERE a.RequestId = p_AfterRequestId))
+    ORDER BY CreatedAt DESC, RequestId DESC
     LIMIT greatest(1, least(coalesce(p_Limit, 100), 1000))
 $$;
 

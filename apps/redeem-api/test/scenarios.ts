@@ -222,6 +222,13 @@ export function apiScenarios(engine: EngineUnderTest): void {
       expect((await api.get(`/v1/generation-requests?campaignId=${campaignId}&status=waiting`)).status).to.equal(400);
       const empty = await api.get(`/v1/generation-requests?campaignId=${campaignId}&status=Requested`);
       expect(empty.body).to.deep.include({ requests: [], waiting: 0, oldestWaitingSeconds: null });
+      const first = await api.get(`/v1/generation-requests?campaignId=${campaignId}&limit=1`);
+      expect(first.body.nextCursor).to.be.a("string");
+      const second = await api.get(`/v1/generation-requests?campaignId=${campaignId}&limit=1&cursor=${first.body.nextCursor}`);
+      const last = await api.get(`/v1/generation-requests?campaignId=${campaignId}&limit=1&cursor=${second.body.nextCursor}`);
+      const ids = [first, second, last].flatMap((p) => p.body.requests.map((r: { requestId: string }) => r.requestId));
+      expect([...ids].sort()).to.deep.equal([a.body.requestId, b.body.requestId].sort());
+      expect(last.body).to.deep.include({ requests: [], nextCursor: null });
     });
 
     it("When the campaign or request does not exist, then it answers 404; a bad prefix answers 400 naming it", async () => {

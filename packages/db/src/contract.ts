@@ -242,9 +242,18 @@ export interface CouponStore {
   listRedemptionAttempts(filter: { couponCode?: string; userId?: string; limit?: number }): Promise<RedemptionAttempt[]>;
 
   // generation
-  createGenerationRequest(input: GenerationRequestInput): Promise<GenerationRequest>; // sp_CreateGenerationRequest
+  /** sp_CreateGenerationRequest. Creating a Failed or Cancelled request again (same id and campaign)
+   *  resubmits it: edited and Requested; once it has codes only its amount may change (not below
+   *  them). Any other existing id is CONFLICT. */
+  createGenerationRequest(input: GenerationRequestInput): Promise<GenerationRequest>;
   getGenerationRequest(requestId: string): Promise<GenerationRequest | null>;
-  listGenerationRequests(filter?: { campaignId?: string; status?: GenerationStatus; limit?: number }): Promise<GenerationRequest[]>;
+  /** Newest first; `after` (a requestId: the last of the page before) gives the next page. */
+  listGenerationRequests(filter?: {
+    campaignId?: string;
+    status?: GenerationStatus;
+    limit?: number;
+    after?: string;
+  }): Promise<GenerationRequest[]>;
   /** Takes the request for one worker; StoreError REQUEST_BUSY when another live worker holds it. */
   claimGenerationRequest(requestId: string, workerId: string): Promise<GenerationClaim>;
   /** sp_UpdateGenerationRequest: status transition with timestamps; Failed needs a reason. */

@@ -194,7 +194,7 @@ export class SqlEngine implements EngineOps {
   }
 
   async listGenerationRequests(f: CheckedRequestFilter): Promise<GenerationRequest[]> {
-    const rows = await this.#q("SELECT * FROM sp_ListGenerationRequests($1,$2,$3)", [f.campaignId, f.status, f.limit]);
+    const rows = await this.#q("SELECT * FROM sp_ListGenerationRequests($1,$2,$3,$4)", [f.campaignId, f.status, f.limit, f.after]);
     return rows.map(requestFromRow);
   }
 

@@ -49,7 +49,7 @@ import {
 export type CheckedCampaign = Required<CampaignInput>;
 export type CheckedGenerationRequest = Required<GenerationRequestInput> & { requestId: string; prefix: string };
 export type CheckedAttemptFilter = { couponCode: string | null; userId: string | null; limit: number };
-export type CheckedRequestFilter = { campaignId: string | null; status: GenerationStatus | null; limit: number };
+export type CheckedRequestFilter = { campaignId: string | null; status: GenerationStatus | null; limit: number; after: string | null };
 export type CheckedExportFilter = { campaignId: string | null; requestId: string | null };
 
 /** What an engine implements: the contract's calls with inputs already checked and normalised
@@ -119,11 +119,12 @@ export function defineStore(engine: EngineOps): CouponStore {
       }),
     createGenerationRequest: async (input: GenerationRequestInput) => engine.createGenerationRequest(checkGenerationRequestInput(input)),
     getGenerationRequest: async (requestId: string) => engine.getGenerationRequest(checkId("requestId", requestId)),
-    listGenerationRequests: async (filter: { campaignId?: string; status?: GenerationStatus; limit?: number } = {}) =>
+    listGenerationRequests: async (filter: { campaignId?: string; status?: GenerationStatus; limit?: number; after?: string } = {}) =>
       engine.listGenerationRequests({
         campaignId: optionalId("campaignId", filter.campaignId),
         status: filter.status === undefined ? null : checkStatus(filter.status),
         limit: checkLimit(filter.limit),
+        after: optionalId("requestId", filter.after, "after"),
       }),
     claimGenerationRequest: async (requestId: string, workerId: string) =>
       engine.claimGenerationRequest(checkId("requestId", requestId), checkId("workerId", workerId)),

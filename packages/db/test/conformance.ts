@@ -3,7 +3,14 @@
 // (embedded.test.ts, postgres.test.ts, mssql.test.ts call it). Each top-level block opens a fresh
 // database, so runs never see each other's data.
 import { expect } from "chai";
-import { type CouponStore, REFUSAL_CODES, type RefusalCode, StoreError, type StoreErrorCode } from "../src/index.ts";
+import {
+  type CouponStore,
+  type GenerationRequest,
+  REFUSAL_CODES,
+  type RefusalCode,
+  StoreError,
+  type StoreErrorCode,
+} from "../src/index.ts";
 import type { EngineUnderTest } from "./support.ts";
 
 const DAY = 86_400_000;
@@ -272,6 +279,80 @@ export function conformanceSuite(engine: EngineUnderTest): void {
         const done = await makeCoupons(store, campaignId, codes(1));
         await expectStoreError(store.cancelGenerationRequest(done), "CONFLICT", /Generated/);
         await expectStoreError(store.cancelGenerationRequest("no-such-request"), "NOT_FOUND");
+      });
+
+      it("lists requests newest first in pages that neither skip nor repeat one, also when several were created at once", async () => {
+        const campaignId = await makeCampaign(store);
+        const made: string[] = [];
+        for (let i = 0; i < 3; i++) made.push((await store.createGenerationRequest({ campaignId, requestedAmount: 1 })).requestId);
+        const burst = await Promise.all(Array.from({ length: 4 }, () => store.createGenerationRequest({ campaignId, requestedAmount: 1 })));
+        made.push(...burst.map((r) => r.requestId));
+        const all = await store.listGenerationRequests({ campaignId, limit: 1000 });
+        expect(all.map((r) => r.requestId).sort()).to.deep.equal([...made].sort());
+        for (let i = 1; i < all.length; i++) {
+          expect((all[i - 1] as GenerationRequest).createdAt.getTime()).to.be.at.least((all[i] as GenerationRequest).createdAt.getTime());
+        }
+        const paged: string[] = [];
+        let after: string | undefined;
+        for (;;) {
+          const page = await store.listGenerationRequests({ campaignId, limit: 2, after });
+          paged.push(...page.map((r) => r.requestId));
+          if (page.length < 2) break;
+          after = page.at(-1)?.requestId;
+        }
+        expect(paged).to.deep.equal(all.map((r) => r.requestId));
+        expect(await store.listGenerationRequests({ campaignId, after: "no-such-request" })).to.deep.equal([]);
+      });
+
+      it("resubmits a Failed or Cancelled request when it is created again: edited and Requested; codes made keep their shape", async () => {
+        const campaignId = await makeCampaign(store);
+        const r = await store.createGenerationRequest({ campaignId, requestedAmount: 5, prefix: "RS1" });
+        await store.cancelGenerationRequest(r.requestId);
+        const edited = await store.createGenerationRequest({
+          requestId: r.requestId,
+          campaignId,
+          requestedAmount: 7,
+          prefix: "RS2",
+          codeLength: 9,
+        });
+        expect(edited).to.include({ status: "Requested", requestedAmount: 7, prefix: "RS2", codeLength: 9, generatedAmount: 0 });
+        const claim = await store.claimGenerationRequest(r.requestId, "w");
+        try {
+          await store.bulkInsertCoupons(r.requestId, codes(2));
+          await store.updateGenerationRequest(r.requestId, "Failed", "disk full");
+        } finally {
+          await claim.release();
+        }
+        await expectStoreError(
+          store.createGenerationRequest({ requestId: r.requestId, campaignId, requestedAmount: 7, prefix: "RS3", codeLength: 9 }),
+          "CONFLICT",
+          /only its amount can change/,
+        );
+        await expectStoreError(
+          store.createGenerationRequest({ requestId: r.requestId, campaignId, requestedAmount: 1, prefix: "RS2", codeLength: 9 }),
+          "CONFLICT",
+          /cannot go below/,
+        );
+        const more = await store.createGenerationRequest({
+          requestId: r.requestId,
+          campaignId,
+          requestedAmount: 10,
+          prefix: "RS2",
+          codeLength: 9,
+        });
+        expect(more).to.include({ status: "Requested", requestedAmount: 10, generatedAmount: 2, failureReason: null });
+        await expectStoreError(
+          store.createGenerationRequest({ requestId: r.requestId, campaignId, requestedAmount: 10, prefix: "RS2", codeLength: 9 }),
+          "CONFLICT",
+          /exists already \(Requested/,
+        );
+        const other = await makeCampaign(store);
+        await store.cancelGenerationRequest(r.requestId);
+        await expectStoreError(
+          store.createGenerationRequest({ requestId: r.requestId, campaignId: other, requestedAmount: 10, prefix: "RS2", codeLength: 9 }),
+          "CONFLICT",
+          /same campaign/,
+        );
       });
 
       it("tells a watcher when a request becomes Requested, created or retried (where the engine can push)", async () => {

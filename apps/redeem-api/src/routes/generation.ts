@@ -63,7 +63,7 @@ export const createGenerationRequest = {
   tag: "Generation requests",
   summary: "Ask for a number of new codes for a campaign",
   description:
-    "Records the request; a generator worker (the coupons CLI or its container job) picks it up and makes the codes. Follow its progress at the Location.",
+    "Records the request; a worker (coupons worker, its container job, or on the embedded engine this API itself) picks it up and makes the codes. Follow its progress at the Location. Sending a Failed or Cancelled request's requestId again resubmits it, edited; once it has codes only its amount may change.",
   access: ["admin"],
   body: requestBody.meta({ id: "GenerationRequestInput", description: "How many codes, and their shape" }),
   bodyExample: {
@@ -80,7 +80,11 @@ export const createGenerationRequest = {
     example: exampleRequest,
     headers: { Location: { description: "the request's URL", schema: z.string(), required: true } },
   },
-  problems: { 404: "NOT_FOUND: no such campaign", 409: "CONFLICT: a request with this requestId exists", ...DATABASE_DOWN },
+  problems: {
+    404: "NOT_FOUND: no such campaign",
+    409: "CONFLICT: a request with this requestId exists and is not Failed or Cancelled, or the edit changes codes it made",
+    ...DATABASE_DOWN,
+  },
 } as const satisfies Operation;
 
 export const getGenerationRequest = {
@@ -120,6 +124,7 @@ const listQuery = z
       .refine((n) => n >= 1 && n <= 1000, "must be a whole number from 1 to 1000")
       .optional()
       .describe("at most this many, newest first (default 100)"),
+    cursor: id(100).optional().describe("the nextCursor of the page before"),
   })
   .strict();
 
@@ -128,6 +133,7 @@ const RequestList = z
     requests: z.array(GenerationRequestSchema).describe("newest first"),
     waiting: z.number().int().describe("requests in this answer that wait for a worker (Requested)"),
     oldestWaitingSeconds: z.number().nullable().describe("age of the oldest Requested request in this answer; null when none waits"),
+    nextCursor: z.string().nullable().describe("pass as ?cursor= for the next page; null on the last page"),
   })
   .meta({ id: "GenerationRequestList" });
 
@@ -145,7 +151,7 @@ export const listGenerationRequests = {
     status: 200,
     description: "The requests",
     schema: RequestList,
-    example: { requests: [exampleRequest], waiting: 1, oldestWaitingSeconds: 12 },
+    example: { requests: [exampleRequest], waiting: 1, oldestWaitingSeconds: 12, nextCursor: null },
   },
   problems: { ...DATABASE_DOWN },
 } as const satisfies Operation;
@@ -187,13 +193,15 @@ export function generationRoutes(register: Register, deps: Deps): void {
       .json(withProgress(created));
   });
   register(listGenerationRequests, async ({ query }, _req, res) => {
-    const requests = await store.listGenerationRequests({ campaignId: query.campaignId, status: query.status, limit: query.limit });
+    const limit = query.limit ?? 100;
+    const requests = await store.listGenerationRequests({ campaignId: query.campaignId, status: query.status, limit, after: query.cursor });
     const waiting = requests.filter((r) => r.status === "Requested");
     const oldest = waiting.reduce<number | null>((min, r) => Math.min(min ?? Number.POSITIVE_INFINITY, r.createdAt.getTime()), null);
     res.json({
       requests: requests.map(withProgress),
       waiting: waiting.length,
       oldestWaitingSeconds: oldest === null ? null : Math.max(0, Math.round((Date.now() - oldest) / 1000)),
+      nextCursor: requests.length === limit ? (requests.at(-1)?.requestId ?? null) : null,
     });
   });
   register(cancelGenerationRequest, async ({ params }, _req, res) => {

@@ -51,6 +51,7 @@ export function generationCalls(c: MssqlCalls): GenerationOps {
         ["CampaignId", nv(100), f.campaignId],
         ["Status", nv(20), f.status],
         ["Limit", sql.Int, f.limit],
+        ["AfterRequestId", nv(100), f.after],
       ]);
       return rows.map(requestFromRow);
     },
