@@ -101,7 +101,7 @@ describePostgres("faults: generation workers pick up requests on their own", fun
 
   it("When a running request is cancelled, then its worker stops at the next batch and reports Cancelled with the codes it kept", async () => {
     await create("cancelled", 150_000, "CXL-");
-    const w = worker("--once", "--concurrency", "1");
+    const w = worker("--once", "--batches", "1");
     const ended = finished(w);
     await nextEvent(w, "generation.progress");
     const r = await h.api.delete("/v1/generation-requests/cancelled");
