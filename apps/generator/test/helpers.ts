@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { type CouponStore, openStore } from "@coupons/db";
+import type { EngineUnderTest } from "../../../packages/db/test/support.ts";
 
 export const ROOT = resolve(import.meta.dirname, "../../..");
 export const MAIN_SRC = join(ROOT, "apps/generator/src/main.ts");
@@ -160,4 +161,17 @@ export async function until(what: string, predicate: () => Promise<boolean>, tim
 export function counterSource(prefix: string): () => string {
   let i = 0;
   return () => `${prefix}${String(i++).padStart(8, "0")}`;
+}
+
+/** Mocha hooks for a suite on one engine: a fresh database with campaign c1 before, dropped after;
+ *  `set` is given the store. */
+export function storeWithCampaign(engine: EngineUnderTest, set: (store: CouponStore) => void): void {
+  let cleanup = async () => {};
+  before(async () => {
+    const opened = await engine.open();
+    cleanup = opened.cleanup;
+    set(opened.store);
+    await createCampaign(opened.store);
+  });
+  after(async () => cleanup());
 }

@@ -4,17 +4,14 @@ import type { CouponStore, StoreError } from "@coupons/db";
 import { expect } from "chai";
 import { ALPHABET, GeneratorError, generate } from "../src/index.ts";
 import { type EngineUnderTest, describePostgres, embeddedEngine, postgresEngine } from "../../../packages/db/test/support.ts";
-import { codesOf, counterSource, createCampaign } from "./helpers.ts";
+import { codesOf, counterSource, storeWithCampaign } from "./helpers.ts";
 
 function scenarios(engine: EngineUnderTest) {
-  let store: CouponStore;
-  let cleanup: () => Promise<void>;
+  let store!: CouponStore;
   // One database per engine: every scenario works on requests (and prefixes) of its own.
-  before(async () => {
-    ({ store, cleanup } = await engine.open());
-    await createCampaign(store);
+  storeWithCampaign(engine, (s) => {
+    store = s;
   });
-  after(async () => cleanup?.());
 
   const request = (amount: number, prefix = "T-", codeLength = 10) =>
     store.createGenerationRequest({ campaignId: "c1", requestedAmount: amount, prefix, codeLength });

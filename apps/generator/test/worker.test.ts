@@ -6,16 +6,14 @@ import type { CouponStore } from "@coupons/db";
 import { expect } from "chai";
 import { type WorkerEvent, runWorker } from "../src/worker.ts";
 import { type EngineUnderTest, describePostgres, embeddedEngine, postgresEngine } from "../../../packages/db/test/support.ts";
-import { codesOf, createCampaign } from "./helpers.ts";
+import { codesOf, storeWithCampaign } from "./helpers.ts";
 
 function scenarios(engine: EngineUnderTest) {
-  let store: CouponStore;
-  let cleanup: () => Promise<void>;
-  before(async () => {
-    ({ store, cleanup } = await engine.open());
-    await createCampaign(store);
+  let store!: CouponStore;
+  // One database per engine: every scenario works on requests (and prefixes) of its own.
+  storeWithCampaign(engine, (s) => {
+    store = s;
   });
-  after(async () => cleanup?.());
 
   const request = (amount: number, prefix: string) =>
     store.createGenerationRequest({ campaignId: "c1", requestedAmount: amount, prefix, codeLength: 10 });
