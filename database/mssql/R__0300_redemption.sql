@@ -76,7 +76,7 @@ BEGIN
         SET @Taken = 1;
         RETURN;
     END;
-    IF @Cap IS NULL
+    IF NOT EXISTS (SELECT 1 FROM dbo.CampaignCounterSlots WHERE CampaignId = @CampaignId AND Slot = @Slot)
     BEGIN
         SET @msg = CONCAT(N'counter slot ', @Slot, N'/16 of campaign ', @CampaignId, N' is missing');
         THROW 50500, @msg, 1;
@@ -90,6 +90,16 @@ BEGIN
     BEGIN
         SET @msg = CONCAT(N'counter slots of campaign ', @CampaignId, N' are missing');
         THROW 50500, @msg, 1;
+    END;
+    -- The cap as it is now: sp_UpdateCampaign changes it under these same locks.
+    SELECT @Cap = MaxTotalRedemptions FROM dbo.Campaigns WHERE CampaignId = @CampaignId;
+    IF @Cap IS NULL
+    BEGIN
+        UPDATE dbo.CampaignCounterSlots WITH (ROWLOCK)
+        SET Redemptions = Redemptions + 1
+        WHERE CampaignId = @CampaignId AND Slot = @Slot;
+        SET @Taken = 1;
+        RETURN;
     END;
     SET @left = @Cap - @total;
     IF @left <= 0 RETURN;

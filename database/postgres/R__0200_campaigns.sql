@@ -77,4 +77,138 @@ RETURNS int LANGUAGE sql AS $$
     RETURNING c.CurrentRedemptions
 $$;
 
-SELECT fn_SecureProcedures(ARRAY['sp_CreateCampaign', 'sp_GetCampaign', 'sp_GetActiveCampaigns', 'sp_GetRedemptionStats']);
+-- Every campaign with its live count and its state, by CampaignId; p_After (a CampaignId, the last
+-- of the page before) gives the next page. States: ended (past EndDate), else paused (not IsActive),
+-- else upcoming (before StartDate), else active.
+CREATE OR REPLACE FUNCTION sp_ListCampaigns(p_State text, p_Limit int, p_After text)
+RETURNS TABLE (CampaignId varchar, Name varchar, Description varchar, StartDate timestamptz, EndDate timestamptz,
+               DiscountPercentage numeric, DiscountAmount numeric, MaxRedemptionsPerUser int,
+               MaxTotalRedemptions int, CurrentRedemptions int, IsActive boolean, CreatedAt timestamptz,
+               UpdatedAt timestamptz, CreatedBy varchar, RedemptionPercentage numeric, State text)
+LANGUAGE sql STABLE AS $$
+    SELECT x.* FROM (
+        SELECT c.CampaignId, c.Name, c.Description, c.StartDate, c.EndDate, c.DiscountPercentage, c.DiscountAmount,
+               c.MaxRedemptionsPerUser, c.MaxTotalRedemptions, coalesce(k.CurrentRedemptions, 0) AS CurrentRedemptions,
+               c.IsActive, c.CreatedAt, c.UpdatedAt, c.CreatedBy,
+               CASE WHEN c.MaxTotalRedemptions IS NULL THEN NULL
+                    ELSE round(coalesce(k.CurrentRedemptions, 0) * 100.0 / c.MaxTotalRedemptions, 2) END,
+               CASE WHEN now() > c.EndDate THEN 'ended' WHEN NOT c.IsActive THEN 'paused'
+                    WHEN now() < c.StartDate THEN 'upcoming' ELSE 'active' END AS State
+        FROM Campaigns c
+        LEFT JOIN vw_CampaignCounters k ON k.CampaignId = c.CampaignId
+        WHERE p_After IS NULL OR c.CampaignId > p_After
+    ) x
+    WHERE p_State IS NULL OR x.State = p_State
+    ORDER BY x.CampaignId
+    LIMIT greatest(1, least(coalesce(p_Limit, 100), 1000))
+$$;
+
+-- Replaces a campaign's editable fields (the store merges a patch over the current values). Under
+-- the campaign's row lock and all 16 counter slots' locks (slot order, as the redemption slow path
+-- takes them), so the count cannot move meanwhile: a total limit below it is refused, and a changed
+-- limit re-spreads the slot budgets so that they add up to the new cap (NULL: no budgets).
+CREATE OR REPLACE FUNCTION sp_UpdateCampaign(
+    p_CampaignId text, p_Name text, p_Description text, p_StartDate timestamptz, p_EndDate timestamptz,
+    p_DiscountPercentage numeric, p_DiscountAmount numeric, p_MaxRedemptionsPerUser int,
+    p_MaxTotalRedemptions int, p_IsActive boolean)
+RETURNS int LANGUAGE plpgsql AS $$
+DECLARE
+    v_old Campaigns%ROWTYPE;
+    v_total int;
+    v_left int;
+BEGIN
+    SELECT * INTO v_old FROM Campaigns WHERE CampaignId = p_CampaignId FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'campaign % does not exist', p_CampaignId USING ERRCODE = 'CP404';
+    END IF;
+    IF p_EndDate <= p_StartDate THEN
+        RAISE EXCEPTION 'endDate must be after startDate' USING ERRCODE = 'CP400';
+    END IF;
+    IF (p_DiscountPercentage IS NULL) = (p_DiscountAmount IS NULL) THEN
+        RAISE EXCEPTION 'exactly one of discountPercentage and discountAmount must be given' USING ERRCODE = 'CP400';
+    END IF;
+    PERFORM 1 FROM CampaignCounterSlots WHERE CampaignId = p_CampaignId ORDER BY Slot FOR UPDATE;
+    SELECT coalesce(sum(Redemptions), 0) INTO v_total FROM CampaignCounterSlots WHERE CampaignId = p_CampaignId;
+    IF p_MaxTotalRedemptions IS NOT NULL AND p_MaxTotalRedemptions < v_total THEN
+        RAISE EXCEPTION 'maxTotalRedemptions % is below the % redemptions campaign % has already made',
+            p_MaxTotalRedemptions, v_total, p_CampaignId USING ERRCODE = 'CP409';
+    END IF;
+    UPDATE Campaigns
+    SET Name = p_Name, Description = p_Description, StartDate = p_StartDate, EndDate = p_EndDate,
+        DiscountPercentage = p_DiscountPercentage, DiscountAmount = p_DiscountAmount,
+        MaxRedemptionsPerUser = p_MaxRedemptionsPerUser, MaxTotalRedemptions = p_MaxTotalRedemptions,
+        IsActive = p_IsActive, UpdatedAt = now()
+    WHERE CampaignId = p_CampaignId;
+    IF p_MaxTotalRedemptions IS DISTINCT FROM v_old.MaxTotalRedemptions THEN
+        v_left := p_MaxTotalRedemptions - v_total;
+        UPDATE CampaignCounterSlots
+        SET Budget = CASE WHEN p_MaxTotalRedemptions IS NULL THEN NULL
+                          ELSE Redemptions + v_left / 16 + CASE WHEN Slot < v_left % 16 THEN 1 ELSE 0 END END
+        WHERE CampaignId = p_CampaignId;
+    END IF;
+    RETURN 1;
+END $$;
+
+-- Deletes a campaign with its coupons, generation requests, counter slots and per-user counts (the
+-- seed's cascade; RedemptionHistory keeps its rows). Refused (CP409) while a worker holds one of its
+-- requests: each request's advisory lock (the claim's, see sp_ClaimGenerationRequest) is taken for
+-- the transaction, so no worker can claim one meanwhile. Refused while it has redemptions unless
+-- p_Force. Returns the numbers of coupons and requests deleted.
+CREATE OR REPLACE FUNCTION sp_DeleteCampaign(p_CampaignId text, p_Force boolean)
+RETURNS TABLE (DeletedCoupons int, DeletedRequests int) LANGUAGE plpgsql AS $$
+DECLARE
+    v_req record;
+    v_total int;
+BEGIN
+    PERFORM 1 FROM Campaigns WHERE CampaignId = p_CampaignId FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'campaign % does not exist', p_CampaignId USING ERRCODE = 'CP404';
+    END IF;
+    FOR v_req IN SELECT g.RequestId, g.WorkerId FROM GenerationRequests g WHERE g.CampaignId = p_CampaignId ORDER BY g.RequestId LOOP
+        IF NOT pg_try_advisory_xact_lock(hashtext('coupons.generation'), hashtext(v_req.RequestId)) THEN
+            RAISE EXCEPTION 'campaign % is being generated: request % is worked by %; cancel it or wait',
+                p_CampaignId, v_req.RequestId, coalesce(v_req.WorkerId, 'a worker') USING ERRCODE = 'CP409';
+        END IF;
+    END LOOP;
+    SELECT coalesce(sum(Redemptions), 0) INTO v_total FROM CampaignCounterSlots WHERE CampaignId = p_CampaignId;
+    IF v_total > 0 AND NOT coalesce(p_Force, false) THEN
+        RAISE EXCEPTION 'campaign % has % redemptions; delete it with force to delete them too', p_CampaignId, v_total
+            USING ERRCODE = 'CP409';
+    END IF;
+    DeletedCoupons := (SELECT count(*) FROM Coupons WHERE CampaignId = p_CampaignId);
+    DeletedRequests := (SELECT count(*) FROM GenerationRequests WHERE CampaignId = p_CampaignId);
+    DELETE FROM Campaigns WHERE CampaignId = p_CampaignId;
+    RETURN NEXT;
+END $$;
+
+-- Expires now the unredeemed, unexpired coupons of one code, one generation request or one campaign
+-- (exactly one argument): ExpiresAt = now(). Redeemed and already expired coupons are left as they
+-- are. Returns how many were expired; CP404 when the code, request or campaign does not exist.
+CREATE OR REPLACE FUNCTION sp_ExpireCoupons(p_CouponCode text, p_RequestId text, p_CampaignId text)
+RETURNS int LANGUAGE plpgsql AS $$
+DECLARE
+    v_count int;
+BEGIN
+    IF (p_CouponCode IS NOT NULL)::int + (p_RequestId IS NOT NULL)::int + (p_CampaignId IS NOT NULL)::int <> 1 THEN
+        RAISE EXCEPTION 'exactly one of code, requestId and campaignId must be given' USING ERRCODE = 'CP400';
+    END IF;
+    IF p_CouponCode IS NOT NULL AND NOT EXISTS (SELECT 1 FROM Coupons WHERE CouponCode = p_CouponCode) THEN
+        RAISE EXCEPTION 'coupon % does not exist', p_CouponCode USING ERRCODE = 'CP404';
+    END IF;
+    IF p_RequestId IS NOT NULL AND NOT EXISTS (SELECT 1 FROM GenerationRequests WHERE RequestId = p_RequestId) THEN
+        RAISE EXCEPTION 'generation request % does not exist', p_RequestId USING ERRCODE = 'CP404';
+    END IF;
+    IF p_CampaignId IS NOT NULL AND NOT EXISTS (SELECT 1 FROM Campaigns WHERE CampaignId = p_CampaignId) THEN
+        RAISE EXCEPTION 'campaign % does not exist', p_CampaignId USING ERRCODE = 'CP404';
+    END IF;
+    UPDATE Coupons SET ExpiresAt = now()
+    WHERE NOT IsRedeemed AND (ExpiresAt IS NULL OR ExpiresAt > now())
+      AND (p_CouponCode IS NULL OR CouponCode = p_CouponCode)
+      AND (p_RequestId IS NULL OR GenerationBatchId = p_RequestId)
+      AND (p_CampaignId IS NULL OR CampaignId = p_CampaignId);
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    RETURN v_count;
+END $$;
+
+SELECT fn_SecureProcedures(ARRAY['sp_CreateCampaign', 'sp_GetCampaign', 'sp_GetActiveCampaigns', 'sp_GetRedemptionStats',
+    'sp_ListCampaigns', 'sp_UpdateCampaign', 'sp_DeleteCampaign', 'sp_ExpireCoupons']);

@@ -82,17 +82,23 @@ DECLARE
     v_total int;
     v_left int;
 BEGIN
-    IF NOT p_Slow OR p_Cap IS NULL THEN
+    IF NOT p_Slow THEN
         UPDATE CampaignCounterSlots SET Redemptions = Redemptions + 1
         WHERE CampaignId = p_CampaignId AND Slot = p_Slot AND (Budget IS NULL OR Redemptions < Budget);
         IF FOUND THEN RETURN true; END IF;
-        IF p_Cap IS NULL THEN
+        IF NOT EXISTS (SELECT 1 FROM CampaignCounterSlots WHERE CampaignId = p_CampaignId AND Slot = p_Slot) THEN
             RAISE EXCEPTION 'counter slot % of campaign % is missing', p_Slot, p_CampaignId USING ERRCODE = 'XX000';
         END IF;
         RAISE EXCEPTION 'counter slot % of campaign % is spent; retry with rebalancing', p_Slot, p_CampaignId
             USING ERRCODE = 'CP503';
     END IF;
     PERFORM 1 FROM CampaignCounterSlots WHERE CampaignId = p_CampaignId ORDER BY Slot FOR UPDATE;
+    -- The cap as it is now: sp_UpdateCampaign changes it under these same locks.
+    SELECT MaxTotalRedemptions INTO p_Cap FROM Campaigns WHERE CampaignId = p_CampaignId;
+    IF p_Cap IS NULL THEN
+        UPDATE CampaignCounterSlots SET Redemptions = Redemptions + 1 WHERE CampaignId = p_CampaignId AND Slot = p_Slot;
+        RETURN true;
+    END IF;
     SELECT sum(Redemptions) INTO v_total FROM CampaignCounterSlots WHERE CampaignId = p_CampaignId;
     IF v_total IS NULL THEN
         RAISE EXCEPTION 'counter slots of campaign % are missing', p_CampaignId USING ERRCODE = 'XX000';

@@ -92,6 +92,33 @@ export type ActiveCampaign = Campaign & {
   redemptionPercentage: number | null;
 };
 
+/** A campaign's state now: ended (past its end date), else paused (isActive false), else upcoming
+ *  (before its start date), else active. */
+export const CAMPAIGN_STATES = ["active", "upcoming", "paused", "ended"] as const;
+export type CampaignState = (typeof CAMPAIGN_STATES)[number];
+
+export type ListedCampaign = ActiveCampaign & { state: CampaignState };
+
+/** The editable fields; an absent field keeps its value, null clears it (description, limits). Giving
+ *  one discount clears the other unless both are given; after the patch exactly one must be set. */
+export type CampaignPatch = {
+  name?: string;
+  description?: string | null;
+  startDate?: Date;
+  endDate?: Date;
+  discountPercentage?: number | null;
+  discountAmount?: number | null;
+  maxRedemptionsPerUser?: number | null;
+  maxTotalRedemptions?: number | null;
+  /** false pauses the campaign (the next redemption is refused CAMPAIGN_INACTIVE), true resumes it. */
+  isActive?: boolean;
+};
+
+export type DeleteCampaignResult = { campaignId: string; deletedCoupons: number; deletedRequests: number };
+
+/** Exactly one of the three: one code, every code of a generation request, or of a campaign. */
+export type ExpireTarget = { code: string } | { requestId: string } | { campaignId: string };
+
 export type RedemptionStats = {
   campaignId: string;
   totalCoupons: number;
@@ -231,6 +258,17 @@ export interface CouponStore {
   getCampaign(campaignId: string): Promise<Campaign | null>;
   listActiveCampaigns(): Promise<ActiveCampaign[]>; // vw_ActiveCampaigns
   getRedemptionStats(campaignId: string): Promise<RedemptionStats | null>; // vw_RedemptionStats
+  /** Every campaign (or those in one state) by campaignId, with the live count; `after` (the last
+   *  campaignId of the page before) gives the next page. */
+  listCampaigns(filter?: { state?: CampaignState; limit?: number; after?: string }): Promise<ListedCampaign[]>;
+  /** sp_UpdateCampaign: effective for the next redemption. CONFLICT when maxTotalRedemptions would
+   *  be below the redemptions made; INVALID_INPUT for an end before the start or not one discount. */
+  updateCampaign(campaignId: string, patch: CampaignPatch): Promise<Campaign>;
+  /** Deletes the campaign with its coupons, requests, slots and per-user counts. CONFLICT while it
+   *  has redemptions (unless force) and while a worker holds one of its generation requests. */
+  deleteCampaign(campaignId: string, options?: { force?: boolean }): Promise<DeleteCampaignResult>;
+  /** Sets ExpiresAt to now on the target's unredeemed, unexpired coupons; returns how many. */
+  expireCoupons(target: ExpireTarget): Promise<number>;
 
   // coupons
   getCouponDetails(code: string): Promise<CouponDetails | null>; // sp_GetCouponDetails
@@ -278,7 +316,7 @@ export interface CouponStore {
 
   // ---------------------------------------------------------------------------------------------
   // operations (issue 8): archive, fraud report, scale status, read routing.
-  // Reads for analytics (listActiveCampaigns, getRedemptionStats, streamCoupons,
+  // Reads for analytics (listActiveCampaigns, listCampaigns, getRedemptionStats, streamCoupons,
   // listRedemptionAttempts, fraudReport, getScaleStatus) go to the read replica when one is
   // configured (COUPONS_DATABASE_READ_URL; on Azure SQL ApplicationIntent=ReadOnly); everything
   // else, and every check that must be consistent (redeem, validate, details, generation), goes to

@@ -5,7 +5,9 @@ import { type FraudReportRow, PARTITION_THRESHOLD, type ScaleStatus } from "./co
 import type {
   Campaign,
   ActiveCampaign,
+  CampaignState,
   GenerationRequest,
+  ListedCampaign,
   GenerationStatus,
   RedemptionAttempt,
   RedemptionStats,
@@ -68,6 +70,10 @@ export function campaignFromRow(r: Row): Campaign {
 
 export function activeCampaignFromRow(r: Row): ActiveCampaign {
   return { ...campaignFromRow(r), redemptionPercentage: numOrNull(r, "RedemptionPercentage") };
+}
+
+export function listedCampaignFromRow(r: Row): ListedCampaign {
+  return { ...activeCampaignFromRow(r), state: str(r, "State") as CampaignState };
 }
 
 export function statsFromRow(r: Row): RedemptionStats {

@@ -6,6 +6,7 @@ import type {
   BulkInsertResult,
   Campaign,
   CouponDetails,
+  DeleteCampaignResult,
   EngineName,
   ExportRow,
   FraudReportInput,
@@ -14,6 +15,7 @@ import type {
   GenerationRequest,
   GenerationStatus,
   GenerationWatch,
+  ListedCampaign,
   RedeemResult,
   RedemptionAttempt,
   ReadRoute,
@@ -23,6 +25,7 @@ import type {
   ValidateResult,
 } from "./contract.ts";
 import type { ArchiveOps } from "./archive.ts";
+import { StoreError } from "./contract.ts";
 import { mapPgError } from "./errors.ts";
 import {
   type Row,
@@ -31,13 +34,17 @@ import {
   campaignFromRow,
   couponDetailsFromRow,
   fraudRowFromRow,
+  listedCampaignFromRow,
+  num,
   requestFromRow,
   scaleStatusFromRow,
   statsFromRow,
+  str,
 } from "./rows.ts";
 import type {
   CheckedAttemptFilter,
   CheckedCampaign,
+  CheckedCampaignFilter,
   CheckedExportFilter,
   CheckedGenerationRequest,
   CheckedRequestFilter,
@@ -64,6 +71,8 @@ export type SqlEngineParts = {
   /** LISTEN on a channel until the watch is closed (database/postgres/0011: a trigger NOTIFYs). */
   listen?(channel: string, onPayload: (payload: string) => void): Promise<GenerationWatch>;
   close(): Promise<void>;
+  /** Requests held by claims of this process where the database cannot tell (embedded: one session). */
+  heldRequests?: ReadonlySet<string>;
 };
 
 export class SqlEngine implements EngineOps {
@@ -124,6 +133,46 @@ export class SqlEngine implements EngineOps {
   async getRedemptionStats(campaignId: string): Promise<RedemptionStats | null> {
     const rows = await this.#read("getRedemptionStats", "SELECT * FROM sp_GetRedemptionStats($1)", [campaignId]);
     return rows[0] ? statsFromRow(rows[0]) : null;
+  }
+
+  async listCampaigns(f: CheckedCampaignFilter): Promise<ListedCampaign[]> {
+    const rows = await this.#read("listCampaigns", "SELECT * FROM sp_ListCampaigns($1,$2,$3)", [f.state, f.limit, f.after]);
+    return rows.map(listedCampaignFromRow);
+  }
+
+  async updateCampaign(c: CheckedCampaign): Promise<void> {
+    await this.#q("SELECT sp_UpdateCampaign($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)", [
+      c.campaignId,
+      c.name,
+      c.description,
+      c.startDate,
+      c.endDate,
+      c.discountPercentage,
+      c.discountAmount,
+      c.maxRedemptionsPerUser,
+      c.maxTotalRedemptions,
+      c.isActive,
+    ]);
+  }
+
+  async deleteCampaign(campaignId: string, force: boolean): Promise<DeleteCampaignResult> {
+    const held = this.#parts.heldRequests;
+    if (held && held.size > 0) {
+      const rows = await this.#q("SELECT RequestId FROM GenerationRequests WHERE CampaignId = $1", [campaignId]);
+      const busy = rows.map((r) => str(r, "RequestId")).find((id) => held.has(id));
+      if (busy)
+        throw new StoreError(
+          "CONFLICT",
+          `campaign ${campaignId} is being generated: request ${busy} is worked by a worker; cancel it or wait`,
+        );
+    }
+    const r = one(await this.#q("SELECT * FROM sp_DeleteCampaign($1,$2)", [campaignId, force]), "sp_DeleteCampaign");
+    return { campaignId, deletedCoupons: num(r, "DeletedCoupons"), deletedRequests: num(r, "DeletedRequests") };
+  }
+
+  async expireCoupons(code: string | null, requestId: string | null, campaignId: string | null): Promise<number> {
+    const rows = await this.#q("SELECT sp_ExpireCoupons($1,$2,$3) AS n", [code, requestId, campaignId]);
+    return Number(one(rows, "sp_ExpireCoupons").n);
   }
 
   async getCouponDetails(code: string): Promise<CouponDetails | null> {

@@ -9,7 +9,11 @@ import {
   type BulkInsertResult,
   type Campaign,
   type CampaignInput,
+  type CampaignPatch,
+  type CampaignState,
   type CouponDetails,
+  type DeleteCampaignResult,
+  type ExpireTarget,
   type CouponStore,
   type EngineName,
   type ExportRow,
@@ -20,6 +24,7 @@ import {
   type GenerationRequestInput,
   type GenerationStatus,
   type GenerationWatch,
+  type ListedCampaign,
   type RedeemInput,
   type RedeemResult,
   type RedemptionAttempt,
@@ -33,6 +38,9 @@ import {
 import {
   type CheckedRedeem,
   checkCampaignInput,
+  checkCampaignPatch,
+  checkCampaignState,
+  checkExpireTarget,
   checkCode,
   checkCodes,
   checkDate,
@@ -50,6 +58,7 @@ export type CheckedCampaign = Required<CampaignInput>;
 export type CheckedGenerationRequest = Required<GenerationRequestInput> & { requestId: string; prefix: string };
 export type CheckedAttemptFilter = { couponCode: string | null; userId: string | null; limit: number };
 export type CheckedRequestFilter = { campaignId: string | null; status: GenerationStatus | null; limit: number; after: string | null };
+export type CheckedCampaignFilter = { state: CampaignState | null; limit: number; after: string | null };
 export type CheckedExportFilter = { campaignId: string | null; requestId: string | null };
 
 /** What an engine implements: the contract's calls with inputs already checked and normalised
@@ -61,6 +70,11 @@ export interface EngineOps {
   getCampaign(campaignId: string): Promise<Campaign | null>;
   listActiveCampaigns(): Promise<ActiveCampaign[]>;
   getRedemptionStats(campaignId: string): Promise<RedemptionStats | null>;
+  listCampaigns(f: CheckedCampaignFilter): Promise<ListedCampaign[]>;
+  /** Replaces the editable fields with the checked, merged values (createdBy is not changed). */
+  updateCampaign(c: CheckedCampaign): Promise<void>;
+  deleteCampaign(campaignId: string, force: boolean): Promise<DeleteCampaignResult>;
+  expireCoupons(code: string | null, requestId: string | null, campaignId: string | null): Promise<number>;
   getCouponDetails(code: string): Promise<CouponDetails | null>;
   redeemCoupon(r: CheckedRedeem): Promise<RedeemResult>;
   validateCoupon(code: string, userId: string): Promise<ValidateResult>;
@@ -103,6 +117,27 @@ export function defineStore(engine: EngineOps): CouponStore {
     getCampaign: async (campaignId: string) => engine.getCampaign(checkId("campaignId", campaignId)),
     listActiveCampaigns: async () => engine.listActiveCampaigns(),
     getRedemptionStats: async (campaignId: string) => engine.getRedemptionStats(checkId("campaignId", campaignId)),
+    listCampaigns: async (filter: { state?: CampaignState; limit?: number; after?: string } = {}) =>
+      engine.listCampaigns({
+        state: filter?.state === undefined ? null : checkCampaignState(filter.state),
+        limit: checkLimit(filter?.limit),
+        after: optionalId("campaignId", filter?.after, "after"),
+      }),
+    updateCampaign: async (campaignId: string, patch: CampaignPatch) => {
+      const id = checkId("campaignId", campaignId);
+      const current = await engine.getCampaign(id);
+      if (!current) throw new StoreError("NOT_FOUND", `campaign ${id} does not exist`);
+      await engine.updateCampaign(checkCampaignPatch(current, patch));
+      const updated = await engine.getCampaign(id);
+      if (!updated) throw new StoreError("NOT_FOUND", `campaign ${id} does not exist`);
+      return updated;
+    },
+    deleteCampaign: async (campaignId: string, options: { force?: boolean } = {}) => {
+      const force = options?.force ?? false;
+      if (typeof force !== "boolean") failed("force must be a boolean");
+      return engine.deleteCampaign(checkId("campaignId", campaignId), force);
+    },
+    expireCoupons: async (target: ExpireTarget) => engine.expireCoupons(...checkExpireTarget(target)),
     getCouponDetails: async (code: string) => engine.getCouponDetails(checkCode(code)),
     redeemCoupon: async (input: RedeemInput) => engine.redeemCoupon(checkRedeemInput(input)),
     validateCoupon: async (input: { code: string; userId: string }) => {

@@ -2,7 +2,12 @@
 // (limits.ts): a bad value is refused with a message that names it ("X must be Y") instead of a
 // driver error, and nothing is written. Engines receive only values these functions returned.
 import {
+  CAMPAIGN_STATES,
+  type Campaign,
   type CampaignInput,
+  type CampaignPatch,
+  type CampaignState,
+  type ExpireTarget,
   FRAUD_DIMENSIONS,
   type FraudReportInput,
   type GenerationRequestInput,
@@ -157,6 +162,51 @@ export function checkCampaignInput(input: CampaignInput): Required<CampaignInput
     isActive: input.isActive ?? true,
     createdBy: checkOptionalId("createdBy", input.createdBy),
   };
+}
+
+const PATCH_FIELDS = [
+  "name",
+  "description",
+  "startDate",
+  "endDate",
+  "discountPercentage",
+  "discountAmount",
+  "maxRedemptionsPerUser",
+  "maxTotalRedemptions",
+  "isActive",
+] as const;
+
+/** The campaign a patch makes of `current`, checked by the same rules as a new one. Giving one
+ *  discount clears the other unless both are given. */
+export function checkCampaignPatch(current: Campaign, patch: CampaignPatch): Required<CampaignInput> {
+  if (typeof patch !== "object" || patch === null) fail("the campaign changes must be an object");
+  const unknown = Object.keys(patch).filter((k) => !(PATCH_FIELDS as readonly string[]).includes(k));
+  if (unknown.length > 0) fail(`cannot change ${unknown.join(", ")}: the editable fields are ${PATCH_FIELDS.join(", ")}`);
+  if (Object.keys(patch).length === 0) fail(`nothing to change: give at least one of ${PATCH_FIELDS.join(", ")}`);
+  const has = (k: keyof CampaignPatch) => Object.hasOwn(patch, k) && patch[k] !== undefined;
+  const merged: CampaignInput = { ...current };
+  for (const k of PATCH_FIELDS) if (has(k)) Object.assign(merged, { [k]: patch[k] });
+  if (has("discountPercentage") && patch.discountPercentage !== null && !has("discountAmount")) merged.discountAmount = null;
+  if (has("discountAmount") && patch.discountAmount !== null && !has("discountPercentage")) merged.discountPercentage = null;
+  return checkCampaignInput(merged);
+}
+
+export function checkCampaignState(value: unknown): CampaignState {
+  if (!(CAMPAIGN_STATES as readonly unknown[]).includes(value)) fail(`state must be one of ${CAMPAIGN_STATES.join(", ")}`);
+  return value as CampaignState;
+}
+
+/** Exactly one of code, requestId, campaignId; as [code, requestId, campaignId] with the others null. */
+export function checkExpireTarget(target: ExpireTarget): [string | null, string | null, string | null] {
+  if (typeof target !== "object" || target === null) fail("the coupons to expire must be an object");
+  const t = target as { code?: unknown; requestId?: unknown; campaignId?: unknown };
+  const given = (["code", "requestId", "campaignId"] as const).filter((k) => t[k] !== undefined && t[k] !== null);
+  if (given.length !== 1) fail("give exactly one of code, requestId and campaignId");
+  return [
+    t.code == null ? null : checkCode(t.code, "code", "store"),
+    t.requestId == null ? null : checkId("requestId", t.requestId),
+    t.campaignId == null ? null : checkId("campaignId", t.campaignId),
+  ];
 }
 
 /** A prefix as stored: upper-case letters, digits, '-' and '_', at most MAX_PREFIX_LENGTH. */

@@ -11,6 +11,7 @@ import {
   StoreError,
   type StoreErrorCode,
 } from "../src/index.ts";
+import { lifecycleCases } from "./conformance-lifecycle.ts";
 import type { EngineUnderTest } from "./support.ts";
 
 const DAY = 86_400_000;
@@ -100,6 +101,8 @@ export function conformanceSuite(engine: EngineUnderTest): void {
       expect(store.engine).to.equal(engine.name);
       await store.ping();
     });
+
+    lifecycleCases(() => store);
 
     describe("campaigns", () => {
       it("creates a campaign and reads it back with every field", async () => {

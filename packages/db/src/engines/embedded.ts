@@ -84,6 +84,7 @@ export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<CouponSt
       exec,
       onRoute: opts.onRoute,
       claim,
+      heldRequests: held,
       async listen(channel, onPayload) {
         const unlisten = await db.listen(channel, onPayload);
         return { close: () => unlisten() };

@@ -2,7 +2,17 @@
 // the attempt log. Inputs arrive checked (store.ts).
 import sql from "mssql";
 import { documentOf, one, redeemResultFromJson, validateResultFromJson } from "../results.ts";
-import { type Row, activeCampaignFromRow, attemptFromRow, campaignFromRow, couponDetailsFromRow, statsFromRow, str } from "../rows.ts";
+import {
+  type Row,
+  activeCampaignFromRow,
+  attemptFromRow,
+  campaignFromRow,
+  couponDetailsFromRow,
+  listedCampaignFromRow,
+  num,
+  statsFromRow,
+  str,
+} from "../rows.ts";
 import type { EngineOps } from "../store.ts";
 import { type MssqlCalls, nv } from "./mssql-calls.ts";
 
@@ -12,6 +22,10 @@ type CampaignOps = Pick<
   | "getCampaign"
   | "listActiveCampaigns"
   | "getRedemptionStats"
+  | "listCampaigns"
+  | "updateCampaign"
+  | "deleteCampaign"
+  | "expireCoupons"
   | "getCouponDetails"
   | "redeemCoupon"
   | "validateCoupon"
@@ -54,6 +68,60 @@ export function campaignCalls(c: MssqlCalls): CampaignOps {
     async getRedemptionStats(campaignId) {
       const rows = await c.read("getRedemptionStats", "dbo.sp_GetRedemptionStats", [["CampaignId", nv(100), campaignId]]);
       return rows[0] ? statsFromRow(rows[0]) : null;
+    },
+
+    async listCampaigns(f) {
+      const rows = await c.read("listCampaigns", "dbo.sp_ListCampaigns", [
+        ["State", nv(20), f.state],
+        ["Limit", sql.Int, f.limit],
+        ["After", nv(100), f.after],
+      ]);
+      return rows.map(listedCampaignFromRow);
+    },
+
+    async updateCampaign(x) {
+      await c.exec(
+        "dbo.sp_UpdateCampaign",
+        [
+          ["CampaignId", nv(100), x.campaignId],
+          ["Name", nv(200), x.name],
+          ["Description", nv(1000), x.description],
+          ["StartDate", sql.DateTime2, x.startDate],
+          ["EndDate", sql.DateTime2, x.endDate],
+          ["DiscountPercentage", sql.Decimal(5, 2), x.discountPercentage],
+          ["DiscountAmount", sql.Decimal(10, 2), x.discountAmount],
+          ["MaxRedemptionsPerUser", sql.Int, x.maxRedemptionsPerUser],
+          ["MaxTotalRedemptions", sql.Int, x.maxTotalRedemptions],
+          ["IsActive", sql.Bit, x.isActive],
+        ],
+        true,
+      );
+    },
+
+    async deleteCampaign(campaignId, force) {
+      const rows = await c.rows(
+        "dbo.sp_DeleteCampaign",
+        [
+          ["CampaignId", nv(100), campaignId],
+          ["Force", sql.Bit, force],
+        ],
+        false,
+      );
+      const r = one(rows, "sp_DeleteCampaign");
+      return { campaignId, deletedCoupons: num(r, "DeletedCoupons"), deletedRequests: num(r, "DeletedRequests") };
+    },
+
+    async expireCoupons(code, requestId, campaignId) {
+      const rows = await c.rows(
+        "dbo.sp_ExpireCoupons",
+        [
+          ["CouponCode", nv(200), code],
+          ["RequestId", nv(100), requestId],
+          ["CampaignId", nv(100), campaignId],
+        ],
+        true,
+      );
+      return num(one(rows, "sp_ExpireCoupons"), "expired");
     },
 
     async getCouponDetails(code) {
