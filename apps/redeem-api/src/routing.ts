@@ -19,7 +19,7 @@ export type Deps = {
   state: { shuttingDown: boolean };
 };
 
-export type Method = "get" | "post" | "put" | "delete";
+export type Method = "get" | "post" | "put" | "patch" | "delete";
 
 export type Tag = "Redemptions" | "Coupons" | "Campaigns" | "Generation requests" | "Service";
 

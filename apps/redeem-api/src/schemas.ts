@@ -1,7 +1,7 @@
 // The answers of the API as zod schemas: what the OpenAPI document publishes (openapi.ts turns them
 // into its components) and what the tests check every real response against. Each named schema
 // (meta id) becomes one entry of components.schemas.
-import { GENERATION_STATUSES, REFUSAL_CODES } from "@coupons/db";
+import { CAMPAIGN_STATES, GENERATION_STATUSES, REFUSAL_CODES } from "@coupons/db";
 import { z } from "zod";
 
 const dateTime = z.iso.datetime();
@@ -64,7 +64,27 @@ export const ActiveCampaign = z
   .object({ ...campaignFields, redemptionPercentage: z.number().nullable().describe("of maxTotalRedemptions; null without one") })
   .meta({ id: "ActiveCampaign", description: "A campaign active now, with how much of its total limit is used" });
 
-export const ActiveCampaigns = z.object({ campaigns: z.array(ActiveCampaign) });
+export const ListedCampaign = z
+  .object({
+    ...ActiveCampaign.shape,
+    state: z.enum(CAMPAIGN_STATES).describe("ended (past endDate), else paused, else upcoming, else active"),
+  })
+  .meta({ id: "ListedCampaign", description: "A campaign with its state and how much of its total limit is used" });
+
+export const CampaignList = z
+  .object({
+    campaigns: z.array(ListedCampaign).describe("by campaignId"),
+    nextCursor: z.string().nullable().describe("pass as ?cursor= for the next page; null on the last page"),
+  })
+  .meta({ id: "CampaignList" });
+
+export const DeletedCampaign = z
+  .object({ campaignId: z.string(), deletedCoupons: int, deletedRequests: int })
+  .meta({ id: "DeletedCampaign", description: "What deleting a campaign removed" });
+
+export const ExpiredCoupons = z
+  .object({ expired: int.describe("coupons expired by this call; redeemed and already expired ones are not counted") })
+  .meta({ id: "ExpiredCoupons" });
 
 export const RedemptionStats = z
   .object({ campaignId: z.string(), totalCoupons: int, redeemedCoupons: int, availableCoupons: int, expiredCoupons: int })

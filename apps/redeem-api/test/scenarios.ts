@@ -5,6 +5,7 @@ import type { EngineUnderTest } from "../../../packages/db/test/support.ts";
 import { expect } from "chai";
 import { type RunningServer, startServer, stopServer } from "../src/server.ts";
 import { ApiClient, KEYS, addCoupons, seedCampaign, testConfig, unique } from "./helpers.ts";
+import { lifecycleScenarios } from "./scenarios-lifecycle.ts";
 import { redemptionScenarios } from "./scenarios-redemption.ts";
 
 const DAY = 86_400_000;
@@ -140,7 +141,7 @@ export function apiScenarios(engine: EngineUnderTest): void {
     it("When a campaign is inactive, then it is not listed as active", async () => {
       const id = unique("off");
       expect((await api.post("/v1/campaigns", body(id, { isActive: false }))).status).to.equal(201);
-      const list = await api.get("/v1/campaigns", KEYS.reader);
+      const list = await api.get("/v1/campaigns?state=active", KEYS.reader);
       expect(list.body.campaigns.map((c: { campaignId: string }) => c.campaignId)).to.not.include(id);
     });
 
@@ -242,7 +243,7 @@ export function apiScenarios(engine: EngineUnderTest): void {
     });
   });
 
-  redemptionScenarios({
+  const context = {
     get api() {
       return api;
     },
@@ -250,7 +251,9 @@ export function apiScenarios(engine: EngineUnderTest): void {
       return store;
     },
     redeem,
-  });
+  };
+  redemptionScenarios(context);
+  lifecycleScenarios(context);
 
   describe("coupon details and assignment", () => {
     it("When details are asked for, then the computed status follows the coupon's life", async () => {

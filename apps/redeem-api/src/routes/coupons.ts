@@ -1,9 +1,12 @@
-// Coupon lookups and assignment: GET /v1/coupons/{code}, PUT|DELETE /v1/coupons/{code}/assignment.
+// Coupon lookups and assignment: GET /v1/coupons/{code}, PUT|DELETE /v1/coupons/{code}/assignment;
+// expiring now (admin): POST /v1/coupons/{code}/expire, /v1/generation-requests/{id}/expire and
+// /v1/campaigns/{id}/expire.
+import type { ExpireTarget } from "@coupons/db";
 import { z } from "zod";
 import { notFound } from "../problems.ts";
 import { DATABASE_DOWN, type Deps, type Operation, type Register } from "../routing.ts";
-import { CouponDetails } from "../schemas.ts";
-import { couponCode, userId } from "../validation.ts";
+import { CouponDetails, ExpiredCoupons } from "../schemas.ts";
+import { couponCode, id, userId } from "../validation.ts";
 
 const codeParams = z.object({ code: couponCode.describe("the coupon's code, in any case") });
 const assignBody = z.object({ userId }).strict().meta({ id: "AssignmentInput", description: "The user the coupon is kept for" });
@@ -89,6 +92,54 @@ export const unassignCoupon = {
   problems: { 404: "COUPON_NOT_FOUND: no coupon has this code", 409: "CONFLICT: the coupon is redeemed", ...DATABASE_DOWN },
 } as const satisfies Operation;
 
+const expireSuccess = {
+  status: 200,
+  description: "How many coupons were expired",
+  schema: ExpiredCoupons,
+  example: { expired: 7400 },
+} as const;
+const expireWhat =
+  "Sets their expiry to now, so every later redemption is refused COUPON_EXPIRED. Redeemed coupons, and those expired already, are left as they are and not counted.";
+
+export const expireCoupon = {
+  operationId: "expireCoupon",
+  method: "post",
+  path: "/v1/coupons/{code}/expire",
+  tag: "Coupons",
+  summary: "Expire one coupon now (a leaked code)",
+  description: expireWhat,
+  access: ["admin"],
+  params: codeParams,
+  success: { ...expireSuccess, example: { expired: 1 } },
+  problems: { 404: "NOT_FOUND: no coupon has this code", ...DATABASE_DOWN },
+} as const satisfies Operation;
+
+export const expireRequestCoupons = {
+  operationId: "expireRequestCoupons",
+  method: "post",
+  path: "/v1/generation-requests/{requestId}/expire",
+  tag: "Generation requests",
+  summary: "Expire now every unredeemed coupon a generation request made (a leaked batch)",
+  description: expireWhat,
+  access: ["admin"],
+  params: z.object({ requestId: id(100) }),
+  success: expireSuccess,
+  problems: { 404: "NOT_FOUND: no such generation request", ...DATABASE_DOWN },
+} as const satisfies Operation;
+
+export const expireCampaignCoupons = {
+  operationId: "expireCampaignCoupons",
+  method: "post",
+  path: "/v1/campaigns/{campaignId}/expire",
+  tag: "Campaigns",
+  summary: "Expire now every unredeemed coupon of a campaign",
+  description: expireWhat,
+  access: ["admin"],
+  params: z.object({ campaignId: id(100) }),
+  success: expireSuccess,
+  problems: { 404: "NOT_FOUND: no such campaign", ...DATABASE_DOWN },
+} as const satisfies Operation;
+
 export function couponRoutes(register: Register, deps: Deps): void {
   const { store } = deps;
   register(getCouponDetails, async ({ params }, _req, res) => {
@@ -101,5 +152,15 @@ export function couponRoutes(register: Register, deps: Deps): void {
   });
   register(unassignCoupon, async ({ params }, _req, res) => {
     res.json(await store.unassignCoupon(params.code));
+  });
+  const expire = async (target: ExpireTarget) => ({ expired: await store.expireCoupons(target) });
+  register(expireCoupon, async ({ params }, _req, res) => {
+    res.json(await expire({ code: params.code }));
+  });
+  register(expireRequestCoupons, async ({ params }, _req, res) => {
+    res.json(await expire({ requestId: params.requestId }));
+  });
+  register(expireCampaignCoupons, async ({ params }, _req, res) => {
+    res.json(await expire({ campaignId: params.campaignId }));
   });
 }
