@@ -8,6 +8,7 @@ import type { CliContext, GlobalOptions } from "./commands/context.ts";
 import { registerDatabaseCommands } from "./commands/database.ts";
 import { registerDemoCommand } from "./commands/demo.ts";
 import { registerDispatchCommand } from "./commands/dispatch.ts";
+import { registerExpireCommand } from "./commands/expire.ts";
 import { registerExportCommand } from "./commands/export.ts";
 import { registerLaunchCommand } from "./commands/launch.ts";
 import { registerOpsCommands } from "./commands/ops.ts";
@@ -38,6 +39,7 @@ export function buildProgram(setExit: (code: ExitCode) => void): Command {
   registerCampaignCommands(program, ctx);
   registerRequestCommands(program, ctx);
   registerExportCommand(program, ctx);
+  registerExpireCommand(program, ctx);
   registerDatabaseCommands(program, ctx);
   registerDemoCommand(program, ctx);
   registerLaunchCommand(program);

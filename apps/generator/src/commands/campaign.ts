@@ -1,6 +1,7 @@
-// `coupons campaign create|show`: flags -> one CouponStore call each (the store checks every value).
-import { MAX_INT } from "@coupons/db";
-import type { Command } from "commander";
+// `coupons campaign create|show|list|update|pause|resume|delete`: flags -> one CouponStore call each
+// (the store checks every value).
+import { CAMPAIGN_STATES, type CampaignPatch, type CampaignState, MAX_INT } from "@coupons/db";
+import { type Command, InvalidArgumentError } from "commander";
 import { dateArg, intArg, positiveArg } from "../args.ts";
 import { EXIT, GeneratorError, exitHelp } from "../errors.ts";
 import { type CliContext, printJson, withStore } from "./context.ts";
@@ -20,6 +21,26 @@ type CampaignFlags = {
 };
 
 const EXITS = [EXIT.OK, EXIT.FAILED, EXIT.USAGE, EXIT.REFUSED, EXIT.UNAVAILABLE] as const;
+
+/** A limit to set: a positive whole number, or "none" to remove it (commander turns a parsed null into ""). */
+const limitArg = (v: string): number | "none" => (v === "none" ? "none" : intArg(1, MAX_INT)(v));
+const limitOf = (v: number | "none") => (v === "none" ? null : v);
+
+const stateArg = (v: string): CampaignState => {
+  if (!(CAMPAIGN_STATES as readonly string[]).includes(v)) throw new InvalidArgumentError(`must be one of ${CAMPAIGN_STATES.join(", ")}.`);
+  return v as CampaignState;
+};
+
+type UpdateFlags = {
+  name?: string;
+  description?: string;
+  start?: Date;
+  end?: Date;
+  discountPercent?: number;
+  discountAmount?: number;
+  maxPerUser?: number | "none";
+  maxTotal?: number | "none";
+};
 
 export function registerCampaignCommands(program: Command, ctx: CliContext): void {
   const campaign = program.command("campaign").description("Campaign commands.");
@@ -65,6 +86,68 @@ export function registerCampaignCommands(program: Command, ctx: CliContext): voi
         });
         printJson(c);
       });
+    });
+  campaign
+    .command("list")
+    .description("List campaigns by id, with their state (active, upcoming, paused, ended) and live count.")
+    .option("--state <state>", `only this state: ${CAMPAIGN_STATES.join(", ")}`, stateArg)
+    .option("--limit <n>", "at most this many (default 100)", intArg(1, 1000))
+    .option("--after <id>", "the page after this campaign id (the nextCursor printed before)")
+    .addHelpText("after", exitHelp(EXITS))
+    .action(async (o: { state?: CampaignState; limit?: number; after?: string }) => {
+      await withStore(ctx, async (store) => {
+        const limit = o.limit ?? 100;
+        const campaigns = await store.listCampaigns({ state: o.state, limit, after: o.after });
+        printJson({ campaigns, nextCursor: campaigns.length === limit ? (campaigns.at(-1)?.campaignId ?? null) : null });
+      });
+    });
+  campaign
+    .command("update")
+    .description("Edit a campaign; effective for the next redemption. A total limit cannot go below the redemptions made.")
+    .argument("<id>", "campaign id")
+    .option("--name <name>", "display name")
+    .option("--description <text>", "description (an empty text removes it)")
+    .option("--start <date>", "start: a day (UTC) or a date-time with a zone", dateArg("start"))
+    .option("--end <date>", "end: a day (its end, UTC) or a date-time with a zone", dateArg("end"))
+    .option("--discount-percent <p>", "discount in percent (replaces an amount)", positiveArg(100, 2))
+    .option("--discount-amount <a>", "discount as an amount (replaces a percentage)", positiveArg(99_999_999.99, 2))
+    .option("--max-per-user <n>", "redemptions per user, or none", limitArg)
+    .option("--max-total <n>", "redemptions in total, or none", limitArg)
+    .addHelpText("after", exitHelp(EXITS))
+    .action(async (id: string, o: UpdateFlags) => {
+      const patch: CampaignPatch = {};
+      if (o.name !== undefined) patch.name = o.name;
+      if (o.description !== undefined) patch.description = o.description === "" ? null : o.description;
+      if (o.start !== undefined) patch.startDate = o.start;
+      if (o.end !== undefined) patch.endDate = o.end;
+      if (o.discountPercent !== undefined) patch.discountPercentage = o.discountPercent;
+      if (o.discountAmount !== undefined) patch.discountAmount = o.discountAmount;
+      if (o.maxPerUser !== undefined) patch.maxRedemptionsPerUser = limitOf(o.maxPerUser);
+      if (o.maxTotal !== undefined) patch.maxTotalRedemptions = limitOf(o.maxTotal);
+      if (Object.keys(patch).length === 0) throw new GeneratorError("INVALID_ARGUMENT", "give at least one option to change");
+      await withStore(ctx, async (store) => printJson(await store.updateCampaign(id, patch)));
+    });
+  for (const [name, isActive, what] of [
+    ["pause", false, "Pause a campaign: every redemption after it is refused CAMPAIGN_INACTIVE."],
+    ["resume", true, "Resume a paused campaign."],
+  ] as const) {
+    campaign
+      .command(name)
+      .description(what)
+      .argument("<id>", "campaign id")
+      .addHelpText("after", exitHelp(EXITS))
+      .action(async (id: string) => {
+        await withStore(ctx, async (store) => printJson(await store.updateCampaign(id, { isActive })));
+      });
+  }
+  campaign
+    .command("delete")
+    .description("Delete a campaign with its coupons and generation requests (the redemption history stays).")
+    .argument("<id>", "campaign id")
+    .option("--force", "delete it even though it has redemptions")
+    .addHelpText("after", exitHelp(EXITS))
+    .action(async (id: string, o: { force?: boolean }) => {
+      await withStore(ctx, async (store) => printJson(await store.deleteCampaign(id, { force: o.force === true })));
     });
   campaign
     .command("show")
