@@ -89,6 +89,28 @@ export function lifecycleCases(getStore: () => CouponStore): void {
       expect((await store.getCampaign(id))?.currentRedemptions).to.equal(25);
     });
 
+    it("never passes a total limit lowered while 50 redemptions race it", async () => {
+      const store = getStore();
+      const id = await makeCampaign(store, { maxTotal: 100 });
+      const list = codes(50);
+      await makeCoupons(store, id, list);
+      const racing = redeemAll(store, list);
+      const lowered = await store.updateCampaign(id, { maxTotalRedemptions: 10 }).then(
+        () => true,
+        (err: unknown) => {
+          expect(String(err)).to.match(/is below the \d+ redemptions/);
+          return false;
+        },
+      );
+      const results = await racing;
+      const ok = results.filter((r) => r.ok).length;
+      const campaign = await store.getCampaign(id);
+      expect(campaign?.currentRedemptions).to.equal(ok);
+      expect((await store.getRedemptionStats(id))?.redeemedCoupons).to.equal(ok);
+      expect(ok).to.be.at.most(lowered ? 10 : 50);
+      expect(campaign?.maxTotalRedemptions).to.equal(lowered ? 10 : 100);
+    });
+
     it("lists campaigns by state with paging by campaignId", async () => {
       const store = getStore();
       const active = await makeCampaign(store);
