@@ -6,23 +6,15 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
 import { EXIT } from "../src/index.ts";
-import { type CliResult, cli, createCampaign, finished, nextEvent, startCli, tempDir, withStore } from "./helpers.ts";
-
-const explain = (r: CliResult) => `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
+import { cli, createCampaign, finished, nextEvent, startCli, withStore, embeddedFolder, explain } from "./helpers.ts";
 
 describe("coupons CLI edges (embedded)", function () {
   this.timeout(60_000);
-  let dir: ReturnType<typeof tempDir>;
-  let url: string;
-  beforeEach(() => {
-    dir = tempDir();
-    url = `embedded:${join(dir.path, "db")}`;
-  });
-  afterEach(() => dir.remove());
-  const env = () => ({ COUPONS_DATABASE_URL: url });
+  const f = embeddedFolder();
+  const env = () => f.env();
 
   it("When a worker holds the embedded folder, then a second worker and a run on it exit 4 naming the holder, and the holder goes on", async () => {
-    await withStore(url, async (store) => {
+    await withStore(f.url, async (store) => {
       await createCampaign(store);
       await store.createGenerationRequest({ campaignId: "c1", requestedAmount: 50, requestId: "r-held" });
     });
@@ -40,13 +32,13 @@ describe("coupons CLI edges (embedded)", function () {
     holder.kill("SIGTERM");
     const held = await holderDone;
     expect(held.code, explain(held)).to.equal(EXIT.INTERRUPTED);
-    const r = await withStore(url, async (store) => store.getGenerationRequest("r-held"));
+    const r = await withStore(f.url, async (store) => store.getGenerationRequest("r-held"));
     expect(r, "the holder worked the request").to.deep.include({ status: "Generated", generatedAmount: 50 });
   });
 
   it("When SIGTERM arrives while the database opens, then run exits 5 with a line saying it stopped, and the request stays resumable", async () => {
     const N = 1_000_000;
-    await withStore(url, async (store) => {
+    await withStore(f.url, async (store) => {
       await createCampaign(store);
       await store.createGenerationRequest({ campaignId: "c1", requestedAmount: N, requestId: "r-early" });
     });
@@ -58,13 +50,13 @@ describe("coupons CLI edges (embedded)", function () {
     expect(r.code, explain(r)).to.equal(EXIT.INTERRUPTED);
     // opening takes far longer than a signal to arrive; should it ever not, the pipeline's own stop says so
     expect(r.stdout).to.match(/"event":"generation\.(stopped|stopping)"/);
-    const after = await withStore(url, async (store) => store.getGenerationRequest("r-early"));
+    const after = await withStore(f.url, async (store) => store.getGenerationRequest("r-early"));
     expect(after?.status).to.equal("Requested");
     expect(after?.generatedAmount).to.be.below(N);
   });
 
   it("When a command is refused where no embedded database exists yet, then it creates no ./.coupons folder", async () => {
-    const noDb = { cwd: dir.path, env: { COUPONS_DATABASE_URL: undefined } };
+    const noDb = { cwd: f.path, env: { COUPONS_DATABASE_URL: undefined } };
     const cases: [string[], number, string][] = [
       [["run", "--request-id", "unknown"], EXIT.REFUSED, "generation request unknown does not exist"],
       [["generate", "--campaign", "nope", "--amount", "5"], EXIT.REFUSED, "campaign nope does not exist"],
@@ -75,18 +67,18 @@ describe("coupons CLI edges (embedded)", function () {
       const r = await cli(args, noDb);
       expect(r.code, `${args.join(" ")}: ${explain(r)}`).to.equal(code);
       expect(r.stderr).to.contain(message);
-      expect(existsSync(join(dir.path, ".coupons")), `${args.join(" ")} created ./.coupons`).to.equal(false);
+      expect(existsSync(join(f.path, ".coupons")), `${args.join(" ")} created ./.coupons`).to.equal(false);
     }
     const list = await cli(["request", "list"], noDb);
     expect(list.code, explain(list)).to.equal(EXIT.OK);
     expect(list.stdout.trim()).to.equal("No generation requests.");
     const json = await cli(["--json", "request", "list"], noDb);
     expect(JSON.parse(json.stdout)).to.deep.equal([]);
-    expect(existsSync(join(dir.path, ".coupons")), "request list created ./.coupons").to.equal(false);
+    expect(existsSync(join(f.path, ".coupons")), "request list created ./.coupons").to.equal(false);
   });
 
   it("When requests are listed, then there is a header row, each row's dates in UTC ISO 8601, and the oldest waiting request's age", async () => {
-    const created = await withStore(url, async (store) => {
+    const created = await withStore(f.url, async (store) => {
       await createCampaign(store);
       const old = await store.createGenerationRequest({ campaignId: "c1", requestedAmount: 10, requestId: "r-old" });
       await store.createGenerationRequest({ campaignId: "c1", requestedAmount: 20, requestId: "r-new" });

@@ -8,7 +8,18 @@ import type { Command } from "commander";
 import { buildProgram } from "../src/cli.ts";
 import { EXIT } from "../src/index.ts";
 import { createPostgresDatabase, describePostgres } from "../../../packages/db/test/support.ts";
-import { type CliResult, cli, codesOf, createCampaign, finished, nextEvent, startCli, tempDir, withStore } from "./helpers.ts";
+import {
+  type CliResult,
+  cli,
+  codesOf,
+  createCampaign,
+  finished,
+  nextEvent,
+  startCli,
+  withStore,
+  embeddedFolder,
+  explain,
+} from "./helpers.ts";
 
 /** Every command the program has, groups included, read from the program itself (none is missed). */
 function commandPaths(): string[][] {
@@ -27,18 +38,10 @@ function commandPaths(): string[][] {
 }
 const COMMANDS = commandPaths();
 
-const explain = (r: CliResult) => `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
-
 describe("coupons CLI (embedded)", function () {
   this.timeout(60_000);
-  let dir: ReturnType<typeof tempDir>;
-  let url: string;
-  beforeEach(() => {
-    dir = tempDir();
-    url = `embedded:${join(dir.path, "db")}`;
-  });
-  afterEach(() => dir.remove());
-  const env = () => ({ COUPONS_DATABASE_URL: url });
+  const f = embeddedFolder();
+  const env = () => f.env();
 
   it("When --help is asked of any command, then it prints usage and exits 0, with the exit codes that command can end with", async () => {
     const results = await Promise.all(COMMANDS.map((c) => cli([...c, "--help"], { env: env() })));
@@ -80,7 +83,7 @@ describe("coupons CLI (embedded)", function () {
       const r = await cli(args, { env: env() });
       expect(r.code, explain(r)).to.equal(EXIT.USAGE);
       expect(r.stderr).to.contain(name);
-      expect(existsSync(join(dir.path, "db")), "the database folder was created").to.equal(false);
+      expect(existsSync(join(f.path, "db")), "the database folder was created").to.equal(false);
     });
   }
 
@@ -98,14 +101,14 @@ describe("coupons CLI (embedded)", function () {
     const r = await cli(["generate", "--campaign", "c1", "--amount", "20000", "--prefix", "x", "--length", "4"], { env: env() });
     expect(r.code, explain(r)).to.equal(EXIT.REFUSED);
     expect(r.stderr).to.contain("923,521").and.contain("Use a length of 5 or more");
-    await withStore(url, async (store) => {
+    await withStore(f.url, async (store) => {
       expect(await store.listGenerationRequests({ campaignId: "c1" })).to.have.length(0);
       expect(await store.countCouponsWithPrefix("X")).to.equal(0);
     });
   });
 
   it("When codes are generated and exported, then the CSV holds exactly the request's codes (file and stdout)", async () => {
-    await withStore(url, (store) => createCampaign(store));
+    await withStore(f.url, (store) => createCampaign(store));
     const g = await cli(
       ["generate", "--campaign", "c1", "--amount", "2501", "--prefix", "exp-", "--batch-size", "1000", "--request-id", "r-exp"],
       {
@@ -119,7 +122,7 @@ describe("coupons CLI (embedded)", function () {
       .map((l) => JSON.parse(l))
       .find((j) => j.event === "generation.end");
     expect(end).to.include({ status: "Generated", generated: 2501 });
-    const file = join(dir.path, "codes.csv");
+    const file = join(f.path, "codes.csv");
     const toFile = await cli(["export", "--request", "r-exp", "--out", file], { env: env() });
     expect(toFile.code, explain(toFile)).to.equal(0);
     const toStdout = await cli(["export", "--campaign", "c1"], { env: env() });
@@ -133,32 +136,32 @@ describe("coupons CLI (embedded)", function () {
     const fromStdout = parse(toStdout.stdout);
     expect(fromFile).to.have.length(2501);
     expect(fromStdout.map((r) => r[0])).to.deep.equal(fromFile.map((r) => r[0]));
-    const stored = await withStore(url, (store) => codesOf(store, "r-exp"));
+    const stored = await withStore(f.url, (store) => codesOf(store, "r-exp"));
     expect(new Set(fromFile.map((r) => r[0]))).to.deep.equal(stored);
     for (const row of fromFile) expect(row.slice(1, 4)).to.deep.equal(["c1", "", "r-exp"]);
   });
 
   it("When export names a request that does not exist, then it exits 3 and writes no file", async () => {
-    await withStore(url, (store) => createCampaign(store));
-    const file = join(dir.path, "none.csv");
+    await withStore(f.url, (store) => createCampaign(store));
+    const file = join(f.path, "none.csv");
     const r = await cli(["export", "--request", "nope", "--out", file], { env: env() });
     expect(r.code, explain(r)).to.equal(EXIT.REFUSED);
     expect(existsSync(file)).to.equal(false);
   });
 
   it("When demo runs on the default configuration, then it generates codes in ./.coupons/db and says how to export them", async () => {
-    const r = await cli(["demo", "--amount", "5000"], { cwd: dir.path, env: { COUPONS_DATABASE_URL: undefined } });
+    const r = await cli(["demo", "--amount", "5000"], { cwd: f.path, env: { COUPONS_DATABASE_URL: undefined } });
     expect(r.code, explain(r)).to.equal(0);
-    expect(r.stderr).to.contain(`embedded database at ${join(dir.path, ".coupons/db")}`);
+    expect(r.stderr).to.contain(`embedded database at ${join(f.path, ".coupons/db")}`);
     expect(r.stderr).to.contain("export --campaign demo");
-    const again = await cli(["demo", "--amount", "1000"], { cwd: dir.path, env: { COUPONS_DATABASE_URL: undefined } });
+    const again = await cli(["demo", "--amount", "1000"], { cwd: f.path, env: { COUPONS_DATABASE_URL: undefined } });
     expect(again.code, explain(again)).to.equal(0);
-    const requests = await withStore(`embedded:${join(dir.path, ".coupons/db")}`, (s) => s.listGenerationRequests({ campaignId: "demo" }));
+    const requests = await withStore(`embedded:${join(f.path, ".coupons/db")}`, (s) => s.listGenerationRequests({ campaignId: "demo" }));
     expect(requests.map((q) => q.generatedAmount).sort()).to.deep.equal([1000, 5000]);
   });
 
   it("When request create/show/list run, then they show the request and its progress", async () => {
-    await withStore(url, (store) => createCampaign(store));
+    await withStore(f.url, (store) => createCampaign(store));
     const c = await cli(["request", "create", "--campaign", "c1", "--amount", "300", "--request-id", "r-show"], { env: env() });
     expect(c.code, explain(c)).to.equal(0);
     expect(c.stdout).to.contain("coupons run --request-id r-show");

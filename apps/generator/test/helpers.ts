@@ -175,3 +175,28 @@ export function storeWithCampaign(engine: EngineUnderTest, set: (store: CouponSt
   });
   after(async () => cleanup());
 }
+
+/** A CLI result as a failure message: its exit code and everything it wrote. */
+export const explain = (r: CliResult) => `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
+
+/** Mocha hooks for CLI tests on a fresh embedded folder per test: `path` (the temp folder, made and
+ *  removed around each test), `url` (its embedded database) and `env` (the variable naming it). */
+export function embeddedFolder(): { readonly path: string; readonly url: string; env(): { COUPONS_DATABASE_URL: string } } {
+  let dir: ReturnType<typeof tempDir> | undefined;
+  beforeEach(() => {
+    dir = tempDir();
+  });
+  afterEach(() => dir?.remove());
+  return {
+    get path() {
+      if (!dir) throw new Error("embeddedFolder() is used outside a test");
+      return dir.path;
+    },
+    get url() {
+      return `embedded:${join(this.path, "db")}`;
+    },
+    env() {
+      return { COUPONS_DATABASE_URL: this.url };
+    },
+  };
+}
