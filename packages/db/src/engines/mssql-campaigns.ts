@@ -13,8 +13,8 @@ import {
   statsFromRow,
   str,
 } from "../rows.ts";
-import type { EngineOps } from "../store.ts";
-import { type MssqlCalls, nv } from "./mssql-calls.ts";
+import type { CheckedCampaign, EngineOps } from "../store.ts";
+import { type MssqlCalls, type Param, nv } from "./mssql-calls.ts";
 
 type CampaignOps = Pick<
   EngineOps,
@@ -33,26 +33,26 @@ type CampaignOps = Pick<
   | "listRedemptionAttempts"
 >;
 
+/** A campaign's fields as procedure parameters (sp_CreateCampaign, sp_UpdateCampaign). */
+function campaignParams(x: Omit<CheckedCampaign, "createdBy">): Param[] {
+  return [
+    ["CampaignId", nv(100), x.campaignId],
+    ["Name", nv(200), x.name],
+    ["Description", nv(1000), x.description],
+    ["StartDate", sql.DateTime2, x.startDate],
+    ["EndDate", sql.DateTime2, x.endDate],
+    ["DiscountPercentage", sql.Decimal(5, 2), x.discountPercentage],
+    ["DiscountAmount", sql.Decimal(10, 2), x.discountAmount],
+    ["MaxRedemptionsPerUser", sql.Int, x.maxRedemptionsPerUser],
+    ["MaxTotalRedemptions", sql.Int, x.maxTotalRedemptions],
+    ["IsActive", sql.Bit, x.isActive],
+  ];
+}
+
 export function campaignCalls(c: MssqlCalls): CampaignOps {
   return {
     async createCampaign(x) {
-      const rows = await c.rows(
-        "dbo.sp_CreateCampaign",
-        [
-          ["CampaignId", nv(100), x.campaignId],
-          ["Name", nv(200), x.name],
-          ["Description", nv(1000), x.description],
-          ["StartDate", sql.DateTime2, x.startDate],
-          ["EndDate", sql.DateTime2, x.endDate],
-          ["DiscountPercentage", sql.Decimal(5, 2), x.discountPercentage],
-          ["DiscountAmount", sql.Decimal(10, 2), x.discountAmount],
-          ["MaxRedemptionsPerUser", sql.Int, x.maxRedemptionsPerUser],
-          ["MaxTotalRedemptions", sql.Int, x.maxTotalRedemptions],
-          ["IsActive", sql.Bit, x.isActive],
-          ["CreatedBy", nv(100), x.createdBy],
-        ],
-        false,
-      );
+      const rows = await c.rows("dbo.sp_CreateCampaign", [...campaignParams(x), ["CreatedBy", nv(100), x.createdBy]], false);
       return campaignFromRow(one(rows, "sp_CreateCampaign"));
     },
 
@@ -80,22 +80,7 @@ export function campaignCalls(c: MssqlCalls): CampaignOps {
     },
 
     async updateCampaign(x) {
-      await c.exec(
-        "dbo.sp_UpdateCampaign",
-        [
-          ["CampaignId", nv(100), x.campaignId],
-          ["Name", nv(200), x.name],
-          ["Description", nv(1000), x.description],
-          ["StartDate", sql.DateTime2, x.startDate],
-          ["EndDate", sql.DateTime2, x.endDate],
-          ["DiscountPercentage", sql.Decimal(5, 2), x.discountPercentage],
-          ["DiscountAmount", sql.Decimal(10, 2), x.discountAmount],
-          ["MaxRedemptionsPerUser", sql.Int, x.maxRedemptionsPerUser],
-          ["MaxTotalRedemptions", sql.Int, x.maxTotalRedemptions],
-          ["IsActive", sql.Bit, x.isActive],
-        ],
-        true,
-      );
+      await c.exec("dbo.sp_UpdateCampaign", campaignParams(x), true);
     },
 
     async deleteCampaign(campaignId, force) {
