@@ -56,6 +56,15 @@ export function mapPgError(err: unknown): unknown {
     const where = typeof e.constraint === "string" ? ` (${e.constraint})` : "";
     return new StoreError("INVALID_INPUT", `${INPUT_STATES[code]}${where}: ${message}`, { cause: err });
   }
+  if (message === "timeout exceeded when trying to connect") {
+    // pg-pool: no connection of this process's pool came free (or could be opened) in time; the
+    // call was never sent
+    return new StoreError(
+      "UNAVAILABLE",
+      "no database connection came free in time (every connection of this process's pool was busy, or none could be opened); nothing was executed, retry it",
+      { cause: err },
+    );
+  }
   if (code === "40P01" || code === "40001") {
     // A deadlock or serialization victim: the database rolled the transaction back whole.
     return new StoreError(
