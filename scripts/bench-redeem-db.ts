@@ -97,6 +97,8 @@ async function compare(scenarios: [Scenario, Scenario], rounds = 4): Promise<[nu
 const db = await createPostgresDatabase();
 const store = await openStore(db.url, { poolSize: clients });
 const raw = new pg.Pool({ connectionString: db.url, max: clients });
+// the drop at the end ends any connection still open; a pool without a listener would crash on it
+raw.on("error", () => {});
 try {
   if (process.env.BENCH_SQL) await raw.query(process.env.BENCH_SQL); // for experiments on the schema
   await raw.query(`CREATE FUNCTION sp_RedeemCoupon_naive(p_code text, p_user text) RETURNS jsonb LANGUAGE plpgsql AS $$
