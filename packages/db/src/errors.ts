@@ -11,6 +11,10 @@ const OWN_STATES: Record<string, StoreErrorCode> = {
   CP423: "REQUEST_BUSY",
 };
 
+/** Deadlock (40P01) and serialization (40001) victims: the database rolled the transaction back
+ *  whole, so the same call may simply be made again. */
+export const ROLLED_BACK_STATES = new Set(["40P01", "40001"]);
+
 /** Standard SQLSTATEs that mean the caller's input was wrong, named by what they say. */
 const INPUT_STATES: Record<string, string> = {
   "22001": "a value is too long for its column",
@@ -65,7 +69,7 @@ export function mapPgError(err: unknown): unknown {
       { cause: err },
     );
   }
-  if (code === "40P01" || code === "40001") {
+  if (code && ROLLED_BACK_STATES.has(code)) {
     // A deadlock or serialization victim: the database rolled the transaction back whole.
     return new StoreError(
       "UNAVAILABLE",

@@ -26,7 +26,7 @@ import type {
 } from "./contract.ts";
 import type { ArchiveOps } from "./archive.ts";
 import { StoreError } from "./contract.ts";
-import { mapPgError } from "./errors.ts";
+import { ROLLED_BACK_STATES, mapPgError } from "./errors.ts";
 import {
   type Row,
   activeCampaignFromRow,
@@ -200,7 +200,7 @@ export class SqlEngine implements EngineOps {
           slow = true;
           continue;
         }
-        if ((code === "40P01" || code === "40001") && attempt < 5) continue;
+        if (typeof code === "string" && ROLLED_BACK_STATES.has(code) && attempt < 5) continue;
         throw mapPgError(err);
       }
     }
@@ -269,7 +269,7 @@ export class SqlEngine implements EngineOps {
         break;
       } catch (err) {
         const code = (err as { code?: unknown }).code;
-        if ((code === "40P01" || code === "40001") && attempt < 5) continue;
+        if (typeof code === "string" && ROLLED_BACK_STATES.has(code) && attempt < 5) continue;
         throw mapPgError(err);
       }
     }

@@ -9,7 +9,7 @@ import { type WorkerEvent, runWorker } from "../worker.ts";
 import { type CliContext, poolFor, withStore } from "./context.ts";
 import { Option } from "commander";
 import { DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE } from "../pipeline.ts";
-import { runFlags } from "./run.ts";
+import { runFlags, watchStopSignals } from "./run.ts";
 
 const WORKER_EXITS = [EXIT.OK, EXIT.FAILED, EXIT.USAGE, EXIT.BUSY, EXIT.INTERRUPTED, EXIT.UNAVAILABLE] as const;
 
@@ -53,15 +53,10 @@ export function registerWorkerCommand(program: Command, ctx: CliContext): void {
       const flags = runFlags(ctx, { batchSize: o.batchSize, concurrency: o.batches, workerId: o.workerId });
       const log = createLogger();
       const progress = jsonReporter(log);
-      const stopper = new AbortController();
-      let signals = 0;
-      const onSignal = (signal: NodeJS.Signals) => {
-        if (++signals > 1) process.exit(signal === "SIGINT" ? 130 : 143);
-        log.info({ event: "worker.stopping", signal }, "stopping: batches in flight finish, requests stay resumable");
-        stopper.abort(signal);
-      };
-      process.on("SIGTERM", onSignal);
-      process.on("SIGINT", onSignal);
+      const stop = watchStopSignals();
+      stop.signal.addEventListener("abort", () =>
+        log.info({ event: "worker.stopping", signal: stop.signal.reason }, "stopping: batches in flight finish, requests stay resumable"),
+      );
       try {
         await withStore(
           ctx,
@@ -76,7 +71,7 @@ export function registerWorkerCommand(program: Command, ctx: CliContext): void {
               idleExitMs: o.idleExit === undefined ? undefined : o.idleExit * 1000,
               pollMs: o.pollSeconds === undefined ? undefined : o.pollSeconds * 1000,
               push: o.push,
-              signal: stopper.signal,
+              signal: stop.signal,
               workerId: flags.workerId,
               generate: { batchSize: flags.batchSize, concurrency: flags.concurrency, onEvent: (e) => progress.event(e) },
               onEvent: (e) => logWorkerEvent(log, e),
@@ -87,8 +82,7 @@ export function registerWorkerCommand(program: Command, ctx: CliContext): void {
           poolFor(ctx, flags.concurrency) * o.concurrency,
         );
       } finally {
-        process.off("SIGTERM", onSignal);
-        process.off("SIGINT", onSignal);
+        stop.dispose();
       }
     });
 }
