@@ -14,8 +14,10 @@ import { requireScope } from "./auth.ts";
 import { buildOpenApiDocument } from "./openapi.ts";
 import { HttpProblem, problemHandler } from "./problems.ts";
 import { campaignRoutes } from "./routes/campaigns.ts";
+import { mountConsole } from "./routes/console.ts";
 import { couponRoutes } from "./routes/coupons.ts";
 import { docsRoutes, mountDocsAssets } from "./routes/docs.ts";
+import { fraudRoutes } from "./routes/fraud.ts";
 import { generationRoutes } from "./routes/generation.ts";
 import { opsRoutes } from "./routes/ops.ts";
 import { redemptionRoutes } from "./routes/redemptions.ts";
@@ -148,6 +150,8 @@ export function createApp(options: { store: CouponStore; config: ApiConfig; logg
   couponRoutes(register, deps);
   campaignRoutes(register, deps);
   generationRoutes(register, deps);
+  fraudRoutes(register, deps);
+  mountConsole(app);
   methodNotAllowed(app, operations);
 
   app.use((req, _res, next) => {

@@ -5,6 +5,7 @@ import type { EngineUnderTest } from "../../../packages/db/test/support.ts";
 import { expect } from "chai";
 import { type RunningServer, startServer, stopServer } from "../src/server.ts";
 import { ApiClient, KEYS, addCoupons, seedCampaign, testConfig, unique } from "./helpers.ts";
+import { fraudScenarios } from "./scenarios-fraud.ts";
 import { lifecycleScenarios } from "./scenarios-lifecycle.ts";
 import { generationScenarios } from "./scenarios-generation.ts";
 import { redemptionScenarios } from "./scenarios-redemption.ts";
@@ -192,6 +193,7 @@ export function apiScenarios(engine: EngineUnderTest): void {
   generationScenarios(context);
   redemptionScenarios(context);
   lifecycleScenarios(context);
+  fraudScenarios(context);
 
   describe("coupon details and assignment", () => {
     it("When details are asked for, then the computed status follows the coupon's life", async () => {
