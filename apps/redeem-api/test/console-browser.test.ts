@@ -12,7 +12,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type CouponStore, openStore } from "@coupons/db";
+import { type CouponStore, StoreError, openStore } from "@coupons/db";
 import { expect } from "chai";
 import express from "express";
 import { type Browser, type BrowserContext, type Page, chromium } from "playwright-core";
@@ -21,7 +21,7 @@ import { type EmbeddedWorker, startEmbeddedWorker } from "../src/embedded-worker
 import { problemHandler } from "../src/problems.ts";
 import { consoleDir, mountConsole } from "../src/routes/console.ts";
 import { type RunningServer, startServer, stopServer } from "../src/server.ts";
-import { ApiClient, KEYS, addCoupons, testConfig, unique } from "./helpers.ts";
+import { ApiClient, KEYS, addCoupons, overrideStore, testConfig, unique } from "./helpers.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
@@ -253,5 +253,61 @@ describe("the operator console in a browser", function () {
     expect(cells.slice(0, 3)).to.deep.equal([guesser, "8", "8"]);
     expect(cells.join(" ")).to.contain("COUPON_NOT_FOUND 8");
     await checkPage("fraud");
+  });
+
+  it("When the stats answer carries a series (the shape ?interval= adds), then the chart draws it and its table lists the buckets", async () => {
+    // the series endpoint comes from another branch: the real answer is completed with a known series
+    const hour = Date.UTC(2030, 2, 1, 9);
+    const points = [0, 1, 2].map((i) => ({
+      start: new Date(hour + i * 3_600_000).toISOString(),
+      redemptions: [1200, 0, 3][i] ?? 0,
+      refusals: { COUPON_NOT_FOUND: [0, 0, 7][i] ?? 0, CAMPAIGN_INACTIVE: 0 },
+      reversals: [0, 0, 1][i] ?? 0,
+    }));
+    const series = { interval: "hour", since: points[0]?.start, until: new Date(hour + 3 * 3_600_000).toISOString(), points };
+    await page.route("**/v1/campaigns/*/stats?*", async (route) => {
+      const real = await route.fetch();
+      const body = (await real.json()) as Record<string, unknown>;
+      await route.fulfill({ response: real, json: { ...body, series: body.series ?? series } });
+    });
+    try {
+      await page.goto(`${origin}/console#/campaigns/${encodeURIComponent(campaignId)}`);
+      await page.reload();
+      await page.locator("section[data-ready]").waitFor();
+      await page.locator(".chart canvas").waitFor();
+      expect(await page.locator(".u-legend").textContent())
+        .to.contain("Redemptions")
+        .and.contain("Refused COUPON_NOT_FOUND");
+      await page.getByText("The numbers (2 non-empty buckets)").click();
+      const rows = await page.locator("details tbody tr").allTextContents();
+      expect(rows).to.have.length(2);
+      expect(rows[0]).to.contain("1,200");
+      await checkPage("campaign-series");
+    } finally {
+      await page.unroute("**/v1/campaigns/*/stats?*");
+    }
+  });
+
+  it("When the database is unavailable, then the Campaigns page says so with the API's 503 and offers a retry", async () => {
+    const down = overrideStore(store as CouponStore, {
+      listCampaigns: () => Promise.reject(new StoreError("UNAVAILABLE", "the database cannot be reached")),
+    });
+    const other = await startServer({ store: down, config: testConfig() });
+    try {
+      const otherPage = await (context as BrowserContext).newPage();
+      await otherPage.goto(`${other.url}/console#/campaigns`);
+      await otherPage.getByLabel("Admin API key").fill(KEYS.admin);
+      await otherPage.getByRole("button", { name: "Sign in" }).click();
+      const alert = otherPage.getByRole("alert");
+      await alert.waitFor();
+      expect(await alert.textContent())
+        .to.contain("The database is unavailable")
+        .and.contain("The API answered 503");
+      await alert.getByRole("button", { name: "Retry" }).waitFor();
+      await otherPage.screenshot({ path: join(SCREENSHOTS, "console-database-down.png"), fullPage: true });
+      await otherPage.close();
+    } finally {
+      await stopServer(other, { closeStore: false });
+    }
   });
 });

@@ -6,7 +6,7 @@ import { useState } from "preact/hooks";
 import { type Campaign, type RequestList, type SeriesPoint, type Stats, api, enc } from "../api.ts";
 import { SeriesChart, refusalCodes } from "../chart.tsx";
 import { Confirm, Empty, ErrorBox, LimitBar, Loading, When, useLoad } from "../components.tsx";
-import { discount, num } from "../format.ts";
+import { discount, num, utc } from "../format.ts";
 
 const HOUR = 3_600_000;
 const WINDOW = { hour: 48 * HOUR, day: 30 * 24 * HOUR } as const;
@@ -178,7 +178,7 @@ function SeriesTable({ points }: { points: SeriesPoint[] }) {
         <table>
           <thead>
             <tr>
-              <th scope="col">Bucket start</th>
+              <th scope="col">Bucket start (UTC)</th>
               <th scope="col" class="num">
                 Redemptions
               </th>
@@ -196,7 +196,7 @@ function SeriesTable({ points }: { points: SeriesPoint[] }) {
             {shown.map((p) => (
               <tr key={p.start}>
                 <td>
-                  <When iso={p.start} />
+                  <time dateTime={p.start}>{utc(p.start)}</time>
                 </td>
                 <td class="num">{num(p.redemptions)}</td>
                 <td class="num">{num(p.reversals)}</td>
