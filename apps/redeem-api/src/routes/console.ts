@@ -1,8 +1,8 @@
 // The operator console (apps/console, a static single-page app) served at GET /console, its hashed
 // assets under /console/assets/. It holds no rights of its own: the page calls the public API with
 // the key the operator types. Not operations (no data, not in the OpenAPI document), like /docs' assets.
-// The built folder is @coupons/console's "./dist" export, or COUPONS_CONSOLE_DIR; when it has not
-// been built, /console answers a 503 problem that says how to build it.
+// The built folder is the dist/ beside @coupons/console's package.json (resolved like any workspace
+// package); when it has not been built, /console answers a 503 problem that says how to build it.
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
@@ -13,9 +13,8 @@ import { HttpProblem } from "../problems.ts";
 export const CONSOLE_CSP =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; object-src 'none'";
 
-/** The folder of the built console: COUPONS_CONSOLE_DIR, else the installed @coupons/console's dist. */
-export function consoleDir(env: NodeJS.ProcessEnv = process.env): string | null {
-  if (env.COUPONS_CONSOLE_DIR) return env.COUPONS_CONSOLE_DIR;
+/** The folder of the built console (the installed @coupons/console's dist/), null when the package is not installed. */
+export function consoleDir(): string | null {
   try {
     return join(dirname(createRequire(import.meta.url).resolve("@coupons/console/package.json")), "dist");
   } catch {
