@@ -108,9 +108,10 @@ describe("the operator console in a browser", function () {
     await t.page.locator(`[data-request="${requestId}"][data-status="Generated"]`).waitFor({ timeout: 60_000 });
     await t.checkPage("generation");
 
-    const infeasible = { campaignId, requestedAmount: 100_000, prefix: "TINY-", codeLength: 2 };
+    const infeasible = { campaignId, requestedAmount: 1_000_000, prefix: "TINY-", codeLength: 4 };
     const expected = await t.api.post("/v1/generation-requests", infeasible);
     expect(expected.status).to.equal(400);
+    expect(expected.body.detail).to.match(/infeasible/);
     await t.page.getByLabel("Number of codes").fill(String(infeasible.requestedAmount));
     await t.page.getByLabel("Prefix (optional)").fill(infeasible.prefix);
     await t.page.getByLabel("Random characters (default 12)").fill(String(infeasible.codeLength));
