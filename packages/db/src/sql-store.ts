@@ -20,8 +20,10 @@ import type {
   RedemptionAttempt,
   ReadRoute,
   RedemptionStats,
+  ReversalResult,
   RouteEvent,
   ScaleStatus,
+  UserHistoryItem,
   ValidateResult,
 } from "./contract.ts";
 import type { ArchiveOps } from "./archive.ts";
@@ -50,7 +52,8 @@ import type {
   CheckedRequestFilter,
   EngineOps,
 } from "./store.ts";
-import type { CheckedRedeem } from "./validate.ts";
+import type { CheckedRedeem, CheckedReverse, CheckedUserHistory } from "./validate.ts";
+import { historyItemFromRow, reversalResultFromJson } from "./reversals.ts";
 import { exportPages, purgeInBatches } from "./paging.ts";
 import { documentOf, one, redeemResultFromJson, validateResultFromJson } from "./results.ts";
 
@@ -192,7 +195,11 @@ export class SqlEngine implements EngineOps {
     let slow = false;
     for (let attempt = 1; ; attempt++) {
       try {
-        const rows = await this.#parts.exec.query("SELECT sp_RedeemCoupon($1,$2,$3,$4,$5,$6,$7) AS result", [...params, slow]);
+        const rows = await this.#parts.exec.query("SELECT sp_RedeemCoupon($1,$2,$3,$4,$5,$6,$7,$8) AS result", [
+          ...params,
+          slow,
+          r.clientId,
+        ]);
         return redeemResultFromJson(documentOf(rows[0]));
       } catch (err) {
         const code = (err as { code?: unknown }).code;
@@ -222,6 +229,26 @@ export class SqlEngine implements EngineOps {
       f.limit,
     ]);
     return rows.map(attemptFromRow);
+  }
+
+  async reverseRedemption(r: CheckedReverse): Promise<ReversalResult> {
+    const params = [r.redemptionId, r.clientId, r.reason, r.ipAddress, r.userAgent, r.idempotencyKey, r.requestHash];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const rows = await this.#parts.exec.query("SELECT sp_ReverseRedemption($1,$2,$3,$4,$5,$6,$7) AS result", params);
+        return reversalResultFromJson(documentOf(rows[0]));
+      } catch (err) {
+        // a deadlock or serialization victim was rolled back whole: calling again is safe
+        const code = (err as { code?: unknown }).code;
+        if (typeof code === "string" && ROLLED_BACK_STATES.has(code) && attempt < 5) continue;
+        throw mapPgError(err);
+      }
+    }
+  }
+
+  async listUserRedemptions(f: CheckedUserHistory): Promise<UserHistoryItem[]> {
+    const rows = await this.#q("SELECT * FROM sp_ListUserRedemptions($1,$2,$3,$4)", [f.userId, f.limit, f.after, f.includeAttempts]);
+    return rows.map(historyItemFromRow);
   }
 
   async createGenerationRequest(r: CheckedGenerationRequest): Promise<GenerationRequest> {
