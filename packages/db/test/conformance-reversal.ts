@@ -162,6 +162,30 @@ export function reversalCases(getStore: () => CouponStore, engine: string, getUr
       expect((await store.getRedemptionStats(id))?.redeemedCoupons).to.equal(3);
     });
 
+    it("lets exactly one of 30 redemptions racing a reversal of the same coupon take it back, round after round", async () => {
+      const store = getStore();
+      const id = await makeCampaign(store);
+      const [a] = codes(1) as [string];
+      await makeCoupons(store, id, [a]);
+      let last = await store.redeemCoupon({ code: a, userId: user("race-first") });
+      for (let round = 0; round < 10; round++) {
+        const [reversal, ...racing] = await Promise.all([
+          store.reverseRedemption({ redemptionId: idOf(last) }),
+          ...Array.from({ length: 30 }, (_, i) => store.redeemCoupon({ code: a, userId: user(`race${round}-${i}`) })),
+        ]);
+        expect(reversal?.replayed).to.equal(false);
+        const won = racing.filter((r) => r.ok);
+        expect(won.length, `round ${round}`).to.be.at.most(1);
+        expect(racing.filter((r) => !r.ok).every((r) => !r.ok && r.reason === "ALREADY_REDEEMED")).to.equal(true);
+        // whichever way the race went, the coupon and the count agree
+        const details = await store.getCouponDetails(a);
+        expect(details?.isRedeemed).to.equal(won.length === 1);
+        expect((await store.getCampaign(id))?.currentRedemptions).to.equal(won.length);
+        last = won[0] ?? (await store.redeemCoupon({ code: a, userId: user(`race${round}-again`) }));
+        expect(last.ok).to.equal(true);
+      }
+    });
+
     it("lists a user's redemptions and reversals newest first, paged by cursor, attempts only when asked", async () => {
       const store = getStore();
       const id = await makeCampaign(store);
