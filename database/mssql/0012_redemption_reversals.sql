@@ -25,6 +25,9 @@ CREATE TABLE dbo.RedemptionReversals (
     Reason       nvarchar(500) NULL,
     IpAddress    nvarchar(45)  NULL,
     UserAgent    nvarchar(500) NULL,
+    -- the highest RedemptionHistory id when the reversal was written: places it among the attempts of
+    -- the same instant in a user's history
+    HistorySeq   bigint        NOT NULL,
     CONSTRAINT PK_RedemptionReversals PRIMARY KEY CLUSTERED (ReversalId),
     CONSTRAINT UQ_RedemptionReversals_RedemptionId UNIQUE (RedemptionId)
 );

@@ -42,7 +42,7 @@ BEGIN
     DECLARE @found bit = 0, @code nvarchar(50), @userId nvarchar(100), @campaignId nvarchar(100), @success bit,
             @failure nvarchar(500), @owner nvarchar(100), @couponId bigint, @couponCampaign nvarchar(100),
             @isRedeemed bit, @redeemedBy nvarchar(100), @later bigint, @reversalId bigint, @slot smallint,
-            @replayed bit = 1;
+            @replayed bit = 1, @seq bigint;
 
     IF @RedemptionId IS NULL OR @RedemptionId < 1
     BEGIN
@@ -163,9 +163,13 @@ BEGIN
                 SET @msg = CONCAT(N'the count of user ', @userId, N' in campaign ', @campaignId, N' is missing');
                 THROW 50500, @msg, 1;
             END;
+            -- READPAST: a tie-breaker needs no wait for redemptions in flight
+            SELECT @seq = MAX(RedemptionId) FROM dbo.RedemptionHistory WITH (READPAST);
+            IF @seq IS NULL OR @seq < @RedemptionId SET @seq = @RedemptionId;
             INSERT INTO dbo.RedemptionReversals (RedemptionId, CampaignId, CouponCode, UserId, ReversedAt, ReversedBy, Reason,
-                                                 IpAddress, UserAgent)
-            VALUES (@RedemptionId, @campaignId, @code, @userId, @now, @ClientId, @Reason, @IpAddress, LEFT(@UserAgent, 500));
+                                                 IpAddress, UserAgent, HistorySeq)
+            VALUES (@RedemptionId, @campaignId, @code, @userId, @now, @ClientId, @Reason, @IpAddress, LEFT(@UserAgent, 500),
+                    @seq);
             SET @reversalId = SCOPE_IDENTITY();
         END;
 
@@ -189,7 +193,8 @@ END;
 GO
 
 -- A user's redemptions and reversals (and with @IncludeAttempts their refused attempts), newest
--- first: by time, a reversal before a redemption of the same instant, then by id. @After is the
+-- first: by time, then (same instant) by history id, a reversal counting as just after the history
+-- rows written before it (HistorySeq), then by id. @After is the
 -- ItemCursor of the last item of the page before ('h' + history id or 'v' + reversal id). Each
 -- branch reads its table's (UserId, time) index and stops after one page. @UserId is wider than the
 -- column so that a longer id matches nobody.
@@ -201,7 +206,7 @@ BEGIN
     SET XACT_ABORT ON;
     DECLARE @n int = CASE WHEN @Limit IS NULL THEN 100 WHEN @Limit < 1 THEN 1 WHEN @Limit > 1000 THEN 1000 ELSE @Limit END;
     DECLARE @all bit = ISNULL(@IncludeAttempts, 0);
-    DECLARE @at datetime2, @rank int = 0, @id bigint, @msg nvarchar(2048);
+    DECLARE @at datetime2, @seq bigint, @rank int = 0, @id bigint, @msg nvarchar(2048);
     IF @UserId IS NULL OR LEN(LTRIM(@UserId)) = 0
     BEGIN
         THROW 50400, N'userId must be a non-empty string', 1;
@@ -216,6 +221,7 @@ BEGIN
         SET @id = CAST(SUBSTRING(@After, 2, 18) AS bigint);
         IF LEFT(@After, 1) COLLATE Latin1_General_100_BIN2 = N'h'
         BEGIN
+            SET @seq = @id;
             SELECT @at = AttemptedAt FROM dbo.RedemptionHistory WHERE RedemptionId = @id AND UserId = @UserId;
             IF @at IS NULL
                 SELECT @at = AttemptedAt FROM dbo.RedemptionHistoryArchive WHERE RedemptionId = @id AND UserId = @UserId;
@@ -223,7 +229,7 @@ BEGIN
         ELSE
         BEGIN
             SET @rank = 1;
-            SELECT @at = ReversedAt FROM dbo.RedemptionReversals WHERE ReversalId = @id AND UserId = @UserId;
+            SELECT @at = ReversedAt, @seq = HistorySeq FROM dbo.RedemptionReversals WHERE ReversalId = @id AND UserId = @UserId;
         END;
         IF @at IS NULL
         BEGIN
@@ -237,7 +243,8 @@ BEGIN
     FROM (
         SELECT * FROM (
             SELECT TOP (@n) CASE WHEN h.Success = 1 THEN N'redemption' ELSE N'attempt' END AS Kind,
-                   CONCAT(N'h', h.RedemptionId) AS ItemCursor, h.AttemptedAt AS OccurredAt, 0 AS Rnk, h.RedemptionId AS ItemId,
+                   CONCAT(N'h', h.RedemptionId) AS ItemCursor, h.AttemptedAt AS OccurredAt, h.RedemptionId AS Seq, 0 AS Rnk,
+                   h.RedemptionId AS ItemId,
                    h.RedemptionId, CAST(NULL AS bigint) AS ReversalId, h.CouponCode, h.CampaignId, h.FailureReason,
                    CAST(CASE WHEN EXISTS (SELECT 1 FROM dbo.RedemptionReversals r WHERE r.RedemptionId = h.RedemptionId)
                              THEN 1 ELSE 0 END AS bit) AS Reversed,
@@ -245,13 +252,14 @@ BEGIN
             FROM dbo.RedemptionHistory h
             WHERE h.UserId = @UserId AND (h.Success = 1 OR @all = 1)
               AND (@at IS NULL OR h.AttemptedAt < @at
-                   OR (h.AttemptedAt = @at AND (@rank > 0 OR h.RedemptionId < @id)))
+                   OR (h.AttemptedAt = @at AND (h.RedemptionId < @seq OR (h.RedemptionId = @seq AND @rank > 0))))
             ORDER BY h.AttemptedAt DESC, h.RedemptionId DESC
         ) hist
         UNION ALL
         SELECT * FROM (
             SELECT TOP (@n) CASE WHEN a.Success = 1 THEN N'redemption' ELSE N'attempt' END AS Kind,
-                   CONCAT(N'h', a.RedemptionId) AS ItemCursor, a.AttemptedAt AS OccurredAt, 0 AS Rnk, a.RedemptionId AS ItemId,
+                   CONCAT(N'h', a.RedemptionId) AS ItemCursor, a.AttemptedAt AS OccurredAt, a.RedemptionId AS Seq, 0 AS Rnk,
+                   a.RedemptionId AS ItemId,
                    a.RedemptionId, CAST(NULL AS bigint) AS ReversalId, a.CouponCode, a.CampaignId, a.FailureReason,
                    CAST(CASE WHEN EXISTS (SELECT 1 FROM dbo.RedemptionReversals r WHERE r.RedemptionId = a.RedemptionId)
                              THEN 1 ELSE 0 END AS bit) AS Reversed,
@@ -259,22 +267,23 @@ BEGIN
             FROM dbo.RedemptionHistoryArchive a
             WHERE a.UserId = @UserId AND (a.Success = 1 OR @all = 1)
               AND (@at IS NULL OR a.AttemptedAt < @at
-                   OR (a.AttemptedAt = @at AND (@rank > 0 OR a.RedemptionId < @id)))
+                   OR (a.AttemptedAt = @at AND (a.RedemptionId < @seq OR (a.RedemptionId = @seq AND @rank > 0))))
             ORDER BY a.AttemptedAt DESC, a.RedemptionId DESC
         ) arch
         UNION ALL
         SELECT * FROM (
             SELECT TOP (@n) N'reversal' AS Kind, CONCAT(N'v', r.ReversalId) AS ItemCursor, r.ReversedAt AS OccurredAt,
-                   1 AS Rnk, r.ReversalId AS ItemId, r.RedemptionId, r.ReversalId, r.CouponCode, r.CampaignId,
+                   r.HistorySeq AS Seq, 1 AS Rnk, r.ReversalId AS ItemId, r.RedemptionId, r.ReversalId, r.CouponCode, r.CampaignId,
                    CAST(NULL AS nvarchar(500)) AS FailureReason, CAST(1 AS bit) AS Reversed, r.Reason
             FROM dbo.RedemptionReversals r
             WHERE r.UserId = @UserId
               AND (@at IS NULL OR r.ReversedAt < @at
-                   OR (r.ReversedAt = @at AND @rank = 1 AND r.ReversalId < @id))
-            ORDER BY r.ReversedAt DESC, r.ReversalId DESC
+                   OR (r.ReversedAt = @at AND (r.HistorySeq < @seq
+                                               OR (r.HistorySeq = @seq AND @rank = 1 AND r.ReversalId < @id))))
+            ORDER BY r.ReversedAt DESC, r.HistorySeq DESC, r.ReversalId DESC
         ) rev
     ) i
-    ORDER BY i.OccurredAt DESC, i.Rnk DESC, i.ItemId DESC
+    ORDER BY i.OccurredAt DESC, i.Seq DESC, i.Rnk DESC, i.ItemId DESC
     OPTION (RECOMPILE);
 END;
 GO

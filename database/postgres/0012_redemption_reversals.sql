@@ -20,6 +20,9 @@ CREATE TABLE RedemptionReversals (
     Reason       varchar(500) NULL,
     IpAddress    varchar(45)  NULL,
     UserAgent    varchar(500) NULL,
+    -- the highest RedemptionHistory id when the reversal was written: places it among the attempts of
+    -- the same instant in a user's history (clocks tick in milliseconds on some engines)
+    HistorySeq   bigint       NOT NULL,
     CONSTRAINT PK_RedemptionReversals PRIMARY KEY (ReversalId),
     CONSTRAINT UQ_RedemptionReversals_RedemptionId UNIQUE (RedemptionId)
 );

@@ -118,9 +118,10 @@ BEGIN
             RAISE EXCEPTION 'the count of user % in campaign % is missing', v_h.UserId, v_h.CampaignId USING ERRCODE = 'XX000';
         END IF;
         INSERT INTO RedemptionReversals (RedemptionId, CampaignId, CouponCode, UserId, ReversedAt, ReversedBy, Reason,
-                                         IpAddress, UserAgent)
+                                         IpAddress, UserAgent, HistorySeq)
         VALUES (p_RedemptionId, v_h.CampaignId, v_h.CouponCode, v_h.UserId, now(), p_ClientId, p_Reason,
-                p_IpAddress, left(p_UserAgent, 500))
+                p_IpAddress, left(p_UserAgent, 500),
+                greatest(p_RedemptionId, (SELECT max(h.RedemptionId) FROM RedemptionHistory h)))
         RETURNING * INTO v_rev;
         v_result := jsonb_build_object('replayed', false);
     ELSE
@@ -137,7 +138,8 @@ BEGIN
 END $$;
 
 -- A user's redemptions and reversals (and with p_IncludeAttempts their refused attempts), newest
--- first: by time, a reversal before a redemption of the same instant, then by id. p_After is the
+-- first: by time, then (same instant) by history id, a reversal counting as just after the history
+-- rows written before it (HistorySeq), then by id. p_After is the
 -- ItemCursor of the last item of the page before ('h' + history id or 'v' + reversal id). Each
 -- branch reads its table's (UserId, time) index and stops after one page.
 CREATE OR REPLACE FUNCTION sp_ListUserRedemptions(p_UserId text, p_Limit int, p_After text DEFAULT NULL,
@@ -150,6 +152,7 @@ DECLARE
     v_n int := greatest(1, least(coalesce(p_Limit, 100), 1000));
     v_all boolean := coalesce(p_IncludeAttempts, false);
     v_at timestamptz;
+    v_seq bigint;
     v_rank int;
     v_id bigint;
 BEGIN
@@ -163,13 +166,15 @@ BEGIN
         v_id := substr(p_After, 2)::bigint;
         IF left(p_After, 1) = 'h' THEN
             v_rank := 0;
+            v_seq := v_id;
             SELECT h.AttemptedAt INTO v_at FROM RedemptionHistory h WHERE h.RedemptionId = v_id AND h.UserId = p_UserId;
             IF v_at IS NULL THEN
                 SELECT a.AttemptedAt INTO v_at FROM RedemptionHistoryArchive a WHERE a.RedemptionId = v_id AND a.UserId = p_UserId;
             END IF;
         ELSE
             v_rank := 1;
-            SELECT r.ReversedAt INTO v_at FROM RedemptionReversals r WHERE r.ReversalId = v_id AND r.UserId = p_UserId;
+            SELECT r.ReversedAt, r.HistorySeq INTO v_at, v_seq FROM RedemptionReversals r
+            WHERE r.ReversalId = v_id AND r.UserId = p_UserId;
         END IF;
         IF v_at IS NULL THEN
             RAISE EXCEPTION 'after % is not an item of the history of user %', p_After, p_UserId USING ERRCODE = 'CP400';
@@ -180,33 +185,33 @@ BEGIN
            i.Reversed, i.Reason
     FROM (
         (SELECT CASE WHEN h.Success THEN 'redemption' ELSE 'attempt' END AS Kind, 'h' || h.RedemptionId AS ItemCursor,
-                h.AttemptedAt AS OccurredAt, 0 AS Rnk, h.RedemptionId AS ItemId, h.RedemptionId, NULL::bigint AS ReversalId,
+                h.AttemptedAt AS OccurredAt, h.RedemptionId AS Seq, 0 AS Rnk, h.RedemptionId AS ItemId, h.RedemptionId, NULL::bigint AS ReversalId,
                 h.CouponCode, h.CampaignId, h.FailureReason,
                 EXISTS (SELECT 1 FROM RedemptionReversals r WHERE r.RedemptionId = h.RedemptionId) AS Reversed,
                 NULL::varchar AS Reason
          FROM RedemptionHistory h
          WHERE h.UserId = p_UserId AND (h.Success OR v_all)
-           AND (v_at IS NULL OR (h.AttemptedAt, 0, h.RedemptionId) < (v_at, v_rank, v_id))
+           AND (v_at IS NULL OR (h.AttemptedAt, h.RedemptionId, 0, h.RedemptionId) < (v_at, v_seq, v_rank, v_id))
          ORDER BY h.AttemptedAt DESC, h.RedemptionId DESC LIMIT v_n)
         UNION ALL
         (SELECT CASE WHEN a.Success THEN 'redemption' ELSE 'attempt' END, 'h' || a.RedemptionId,
-                a.AttemptedAt, 0, a.RedemptionId, a.RedemptionId, NULL::bigint,
+                a.AttemptedAt, a.RedemptionId, 0, a.RedemptionId, a.RedemptionId, NULL::bigint,
                 a.CouponCode, a.CampaignId, a.FailureReason,
                 EXISTS (SELECT 1 FROM RedemptionReversals r WHERE r.RedemptionId = a.RedemptionId),
                 NULL::varchar
          FROM RedemptionHistoryArchive a
          WHERE a.UserId = p_UserId AND (a.Success OR v_all)
-           AND (v_at IS NULL OR (a.AttemptedAt, 0, a.RedemptionId) < (v_at, v_rank, v_id))
+           AND (v_at IS NULL OR (a.AttemptedAt, a.RedemptionId, 0, a.RedemptionId) < (v_at, v_seq, v_rank, v_id))
          ORDER BY a.AttemptedAt DESC, a.RedemptionId DESC LIMIT v_n)
         UNION ALL
-        (SELECT 'reversal', 'v' || r.ReversalId, r.ReversedAt, 1, r.ReversalId, r.RedemptionId, r.ReversalId,
+        (SELECT 'reversal', 'v' || r.ReversalId, r.ReversedAt, r.HistorySeq, 1, r.ReversalId, r.RedemptionId, r.ReversalId,
                 r.CouponCode, r.CampaignId, NULL::varchar, true, r.Reason
          FROM RedemptionReversals r
          WHERE r.UserId = p_UserId
-           AND (v_at IS NULL OR (r.ReversedAt, 1, r.ReversalId) < (v_at, v_rank, v_id))
-         ORDER BY r.ReversedAt DESC, r.ReversalId DESC LIMIT v_n)
+           AND (v_at IS NULL OR (r.ReversedAt, r.HistorySeq, 1, r.ReversalId) < (v_at, v_seq, v_rank, v_id))
+         ORDER BY r.ReversedAt DESC, r.HistorySeq DESC, r.ReversalId DESC LIMIT v_n)
     ) i
-    ORDER BY i.OccurredAt DESC, i.Rnk DESC, i.ItemId DESC
+    ORDER BY i.OccurredAt DESC, i.Seq DESC, i.Rnk DESC, i.ItemId DESC
     LIMIT v_n;
 END $$;
 

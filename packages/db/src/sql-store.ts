@@ -20,10 +20,8 @@ import type {
   RedemptionAttempt,
   ReadRoute,
   RedemptionStats,
-  ReversalResult,
   RouteEvent,
   ScaleStatus,
-  UserHistoryItem,
   ValidateResult,
 } from "./contract.ts";
 import type { ArchiveOps } from "./archive.ts";
@@ -52,8 +50,8 @@ import type {
   CheckedRequestFilter,
   EngineOps,
 } from "./store.ts";
-import type { CheckedRedeem, CheckedReverse, CheckedUserHistory } from "./validate.ts";
-import { historyItemFromRow, reversalResultFromJson } from "./reversals.ts";
+import type { CheckedRedeem } from "./validate.ts";
+import { pgListUserRedemptions, pgReverseRedemption } from "./reversals.ts";
 import { exportPages, purgeInBatches } from "./paging.ts";
 import { documentOf, one, redeemResultFromJson, validateResultFromJson } from "./results.ts";
 
@@ -231,25 +229,8 @@ export class SqlEngine implements EngineOps {
     return rows.map(attemptFromRow);
   }
 
-  async reverseRedemption(r: CheckedReverse): Promise<ReversalResult> {
-    const params = [r.redemptionId, r.clientId, r.reason, r.ipAddress, r.userAgent, r.idempotencyKey, r.requestHash];
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const rows = await this.#parts.exec.query("SELECT sp_ReverseRedemption($1,$2,$3,$4,$5,$6,$7) AS result", params);
-        return reversalResultFromJson(documentOf(rows[0]));
-      } catch (err) {
-        // a deadlock or serialization victim was rolled back whole: calling again is safe
-        const code = (err as { code?: unknown }).code;
-        if (typeof code === "string" && ROLLED_BACK_STATES.has(code) && attempt < 5) continue;
-        throw mapPgError(err);
-      }
-    }
-  }
-
-  async listUserRedemptions(f: CheckedUserHistory): Promise<UserHistoryItem[]> {
-    const rows = await this.#q("SELECT * FROM sp_ListUserRedemptions($1,$2,$3,$4)", [f.userId, f.limit, f.after, f.includeAttempts]);
-    return rows.map(historyItemFromRow);
-  }
+  readonly reverseRedemption: EngineOps["reverseRedemption"] = (r) => pgReverseRedemption(this.#parts.exec, r);
+  readonly listUserRedemptions: EngineOps["listUserRedemptions"] = (f) => pgListUserRedemptions(this.#parts.exec, f);
 
   async createGenerationRequest(r: CheckedGenerationRequest): Promise<GenerationRequest> {
     const rows = await this.#q("SELECT * FROM sp_CreateGenerationRequest($1,$2,$3,$4,$5,$6,$7)", [
