@@ -5,7 +5,7 @@ import { expect } from "chai";
 import pg from "pg";
 import type { CouponStore, RedeemResult } from "../src/index.ts";
 import { expectStoreError, makeCampaign, makeCoupons } from "./conformance.ts";
-import { POSTGRES_URL } from "./support.ts";
+import { type EngineUnderTest, POSTGRES_URL } from "./support.ts";
 import { withDatabase } from "./urls.ts";
 
 let seq = 0;
@@ -20,7 +20,8 @@ function idOf(r: RedeemResult): string {
   return r.redemptionId as string;
 }
 
-export function reversalCases(getStore: () => CouponStore, engine: string, getUrl: () => string): void {
+export function reversalCases(getStore: () => CouponStore, underTest: EngineUnderTest, getUrl: () => string): void {
+  const engine = underTest.name;
   describe("reversal of a redemption (a ledger)", () => {
     it("gives a redemption back exactly once: coupon redeemable, user and campaign counts down by one; twice is a replay", async () => {
       const store = getStore();
@@ -183,6 +184,31 @@ export function reversalCases(getStore: () => CouponStore, engine: string, getUr
         expect((await store.getCampaign(id))?.currentRedemptions).to.equal(won.length);
         last = won[0] ?? (await store.redeemCoupon({ code: a, userId: user(`race${round}-again`) }));
         expect(last.ok).to.equal(true);
+      }
+    });
+
+    it("keeps the client on archived history: an archived redemption is reversed only by its client and stays in the user's history", async () => {
+      // a store of its own: the archive moves every row before its cutoff
+      const own = await underTest.open();
+      try {
+        const store = own.store;
+        const id = await makeCampaign(store);
+        const [a] = codes(1) as [string];
+        await makeCoupons(store, id, [a]);
+        const u = user("archived");
+        const redemptionId = idOf(await store.redeemCoupon({ code: a, userId: u, clientId: "shop" }));
+        expect((await store.archiveRedemptionHistory({ before: new Date(Date.now() + 86_400_000) })).moved).to.equal(1);
+        expect(await store.listRedemptionAttempts({ userId: u })).to.deep.equal([]);
+        await expectStoreError(store.reverseRedemption({ redemptionId, clientId: "other-shop" }), "NOT_FOUND");
+        expect(await store.reverseRedemption({ redemptionId, clientId: "shop" })).to.include({ replayed: false, couponCode: a });
+        const items = await store.listUserRedemptions(u);
+        expect(items.map((x) => [x.kind, x.redemptionId, x.reversed])).to.deep.equal([
+          ["reversal", redemptionId, true],
+          ["redemption", redemptionId, true],
+        ]);
+        expect((await store.getCampaign(id))?.currentRedemptions).to.equal(0);
+      } finally {
+        await own.cleanup();
       }
     });
 

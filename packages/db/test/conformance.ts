@@ -107,7 +107,7 @@ export function conformanceSuite(engine: EngineUnderTest): void {
     lifecycleCases(() => store);
     reversalCases(
       () => store,
-      engine.name,
+      engine,
       () => url,
     );
 
