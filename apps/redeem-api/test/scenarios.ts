@@ -63,6 +63,8 @@ export function apiScenarios(engine: EngineUnderTest): void {
   describe("authentication and scopes", () => {
     const protectedCalls: [string, string][] = [
       ["POST", "/v1/redemptions"],
+      ["POST", "/v1/redemptions/1/reversal"],
+      ["GET", "/v1/users/u/redemptions"],
       ["POST", "/v1/validations"],
       ["GET", "/v1/coupons/ANY"],
       ["PUT", "/v1/coupons/ANY/assignment"],
