@@ -125,7 +125,8 @@ GO
 -- parameter would be cut to it silently: a 101-character user id would become another user).
 CREATE OR ALTER PROCEDURE dbo.sp_RedeemCoupon
     @CouponCode nvarchar(200), @UserId nvarchar(4000), @IpAddress nvarchar(200) = NULL,
-    @UserAgent nvarchar(4000) = NULL, @IdempotencyKey nvarchar(4000) = NULL, @RequestHash nvarchar(4000) = NULL
+    @UserAgent nvarchar(4000) = NULL, @IdempotencyKey nvarchar(4000) = NULL, @RequestHash nvarchar(4000) = NULL,
+    @ClientId nvarchar(4000) = NULL
 AS
 BEGIN
     SET NOCOUNT ON;
@@ -136,7 +137,7 @@ BEGIN
     DECLARE @msg nvarchar(2048), @result nvarchar(max), @storedHash nvarchar(128), @stored nvarchar(max);
     DECLARE @reason nvarchar(50), @couponId bigint, @campaignId nvarchar(100), @pct decimal(5,2),
             @amount decimal(10,2), @maxPerUser int, @maxTotal int, @slot smallint, @taken bit,
-            @userCount int, @lockedId bigint, @assignedTo nvarchar(100);
+            @userCount int, @lockedId bigint, @assignedTo nvarchar(100), @id bigint;
 
     -- fn_CheckInput (DATALENGTH, not LEN: LEN ignores trailing spaces; nvarchar(n) holds n UTF-16
     -- code units, 2 bytes each)
@@ -155,6 +156,10 @@ BEGIN
     IF DATALENGTH(@RequestHash) > 256
     BEGIN
         THROW 50400, N'requestHash must be at most 128 characters', 1;
+    END;
+    IF DATALENGTH(@ClientId) > 200
+    BEGIN
+        THROW 50400, N'clientId must be at most 100 characters', 1;
     END;
 
     BEGIN TRY
@@ -184,8 +189,8 @@ BEGIN
 
         -- The coupon's lock: the code's unique key, and (through the lookup of AssignedTo, which that
         -- index does not cover) its clustered row.
-        -- A coupon that is redeemed already is refused without its lock (redeemed stays redeemed), so
-        -- a storm on one coupon answers at read speed instead of queueing on the winner's lock.
+        -- A coupon that is redeemed already is refused without its lock, so a storm on one coupon
+        -- answers at read speed instead of queueing on the winner's lock (a reversal in between: below).
         IF NOT EXISTS (SELECT 1 FROM dbo.Coupons WHERE CouponCode = @Code AND IsRedeemed = 1)
             SELECT @lockedId = CouponId, @assignedTo = AssignedTo
             FROM dbo.Coupons WITH (UPDLOCK, ROWLOCK)
@@ -194,6 +199,16 @@ BEGIN
         SELECT @reason = Reason, @couponId = CouponId, @campaignId = CampaignId, @pct = DiscountPercentage,
                @amount = DiscountAmount, @maxPerUser = MaxPerUser, @maxTotal = MaxTotal
         FROM dbo.fn_CheckRedemption(@Code, @UserId, 0);
+        IF @reason IS NULL AND @lockedId IS NULL
+        BEGIN
+            -- a reversal (sp_ReverseRedemption) made it redeemable since the first read: lock, check again
+            SELECT @lockedId = CouponId, @assignedTo = AssignedTo
+            FROM dbo.Coupons WITH (UPDLOCK, ROWLOCK)
+            WHERE CouponCode = @Code;
+            SELECT @reason = Reason, @couponId = CouponId, @campaignId = CampaignId, @pct = DiscountPercentage,
+                   @amount = DiscountAmount, @maxPerUser = MaxPerUser, @maxTotal = MaxTotal
+            FROM dbo.fn_CheckRedemption(@Code, @UserId, 0);
+        END;
 
         IF @reason IS NULL
         BEGIN
@@ -242,9 +257,13 @@ BEGIN
                                   @campaignId AS campaignId
                            FOR JSON PATH, INCLUDE_NULL_VALUES, WITHOUT_ARRAY_WRAPPER);
 
-        INSERT INTO dbo.RedemptionHistory (CouponCode, UserId, CampaignId, AttemptedAt, Success, FailureReason, IpAddress, UserAgent)
+        INSERT INTO dbo.RedemptionHistory (CouponCode, UserId, CampaignId, AttemptedAt, Success, FailureReason, IpAddress, UserAgent,
+                                           ClientId)
         VALUES (LEFT(@Code, 50), @UserId, @campaignId, @now, CASE WHEN @reason IS NULL THEN 1 ELSE 0 END, @reason,
-                LEFT(@IpAddress, 45), LEFT(@UserAgent, 500));
+                LEFT(@IpAddress, 45), LEFT(@UserAgent, 500), @ClientId);
+        -- the attempt's id, accepted or refused: what a reversal names (an idempotent replay returns it too)
+        SET @id = SCOPE_IDENTITY();
+        SET @result = JSON_MODIFY(@result, N'$.redemptionId', CAST(@id AS nvarchar(20)));
 
         IF @IdempotencyKey IS NOT NULL
             UPDATE dbo.IdempotencyKeys SET Response = @result WHERE IdempotencyKey = @IdempotencyKey;

@@ -62,9 +62,9 @@ BEGIN
             ORDER BY h.RedemptionId)
         DELETE FROM batch
         OUTPUT DELETED.RedemptionId, DELETED.CouponCode, DELETED.UserId, DELETED.CampaignId, DELETED.AttemptedAt,
-               DELETED.Success, DELETED.FailureReason, DELETED.IpAddress, DELETED.UserAgent
+               DELETED.Success, DELETED.FailureReason, DELETED.IpAddress, DELETED.UserAgent, DELETED.ClientId
         INTO dbo.RedemptionHistoryArchive (RedemptionId, CouponCode, UserId, CampaignId, AttemptedAt, Success,
-                                           FailureReason, IpAddress, UserAgent);
+                                           FailureReason, IpAddress, UserAgent, ClientId);
         SET @moved = @@ROWCOUNT;
     END
     ELSE
@@ -80,9 +80,9 @@ BEGIN
             ORDER BY h.RedemptionId)
         DELETE FROM batch
         OUTPUT DELETED.RedemptionId, DELETED.CouponCode, DELETED.UserId, DELETED.CampaignId, DELETED.AttemptedAt,
-               DELETED.Success, DELETED.FailureReason, DELETED.IpAddress, DELETED.UserAgent
+               DELETED.Success, DELETED.FailureReason, DELETED.IpAddress, DELETED.UserAgent, DELETED.ClientId
         INTO dbo.RedemptionHistoryArchive (RedemptionId, CouponCode, UserId, CampaignId, AttemptedAt, Success,
-                                           FailureReason, IpAddress, UserAgent);
+                                           FailureReason, IpAddress, UserAgent, ClientId);
         SET @moved = @@ROWCOUNT;
     END
     SELECT @moved AS moved;

@@ -13,6 +13,8 @@
 -- Signatures of the first checkout (before the slow path): a database it migrated still has them.
 DROP FUNCTION IF EXISTS sp_RedeemCoupon(text, text, text, text, text, text);
 DROP FUNCTION IF EXISTS fn_TakeCampaignUnit(text, int, int);
+-- and the one before p_ClientId (0012)
+DROP FUNCTION IF EXISTS sp_RedeemCoupon(text, text, text, text, text, text, boolean);
 
 -- The seed's checks 1-6 in order (exists, campaign active, not redeemed, not expired, assigned user,
 -- per-user limit); with p_CheckTotal also check 7 (total limit) read-only. Returns NULL reason when
@@ -125,7 +127,8 @@ END $$;
 -- messages as the T-SQL twin.
 CREATE OR REPLACE FUNCTION sp_RedeemCoupon(
     p_CouponCode text, p_UserId text, p_IpAddress text DEFAULT NULL, p_UserAgent text DEFAULT NULL,
-    p_IdempotencyKey text DEFAULT NULL, p_RequestHash text DEFAULT NULL, p_Slow boolean DEFAULT false)
+    p_IdempotencyKey text DEFAULT NULL, p_RequestHash text DEFAULT NULL, p_Slow boolean DEFAULT false,
+    p_ClientId text DEFAULT NULL)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
     v_code text := upper(btrim(p_CouponCode));
@@ -135,8 +138,12 @@ DECLARE
     v_stored IdempotencyKeys%ROWTYPE;
     v_count int;
     v_redeemed boolean;
+    v_id bigint;
 BEGIN
     PERFORM fn_CheckInput(p_CouponCode, p_UserId);
+    IF length(p_ClientId) > 100 THEN
+        RAISE EXCEPTION 'clientId must be at most 100 characters' USING ERRCODE = 'CP400';
+    END IF;
     IF length(p_IdempotencyKey) > 200 THEN
         RAISE EXCEPTION 'idempotencyKey must be at most 200 characters' USING ERRCODE = 'CP400';
     END IF;
@@ -158,8 +165,8 @@ BEGIN
         END IF;
     END IF;
 
-    -- A coupon that is redeemed already is refused without its lock (redeemed stays redeemed), so a
-    -- storm on one coupon answers at read speed instead of queueing on the winner's row lock.
+    -- A coupon that is redeemed already is refused without its lock, so a storm on one coupon answers
+    -- at read speed instead of queueing on the winner's row lock (a reversal in between: see below).
     SELECT Coupons.IsRedeemed INTO v_redeemed FROM Coupons WHERE CouponCode = v_code;
     IF v_redeemed IS NOT TRUE THEN
         PERFORM 1 FROM Coupons WHERE CouponCode = v_code FOR UPDATE;
@@ -167,7 +174,10 @@ BEGIN
     v_check := fn_CheckRedemption(v_code, p_UserId, false);
     v_reason := v_check.reason;
     IF v_redeemed AND v_reason IS NULL THEN
-        RAISE EXCEPTION 'coupon % read as redeemed but passed the checks', v_code USING ERRCODE = 'XX000';
+        -- a reversal (sp_ReverseRedemption) made it redeemable since the first read: lock, check again
+        PERFORM 1 FROM Coupons WHERE CouponCode = v_code FOR UPDATE;
+        v_check := fn_CheckRedemption(v_code, p_UserId, false);
+        v_reason := v_check.reason;
     END IF;
 
     IF v_reason IS NULL THEN
@@ -205,9 +215,13 @@ BEGIN
             'campaignId', v_check.campaignid);
     END IF;
 
-    INSERT INTO RedemptionHistory (CouponCode, UserId, CampaignId, AttemptedAt, Success, FailureReason, IpAddress, UserAgent)
+    INSERT INTO RedemptionHistory (CouponCode, UserId, CampaignId, AttemptedAt, Success, FailureReason, IpAddress, UserAgent,
+                                   ClientId)
     VALUES (left(v_code, 50), p_UserId, v_check.campaignid, now(), v_reason IS NULL, v_reason,
-            left(p_IpAddress, 45), left(p_UserAgent, 500));
+            left(p_IpAddress, 45), left(p_UserAgent, 500), p_ClientId)
+    RETURNING RedemptionId INTO v_id;
+    -- the attempt's id, accepted or refused: what a reversal names (an idempotent replay returns it too)
+    v_result := v_result || jsonb_build_object('redemptionId', v_id::text);
 
     IF p_IdempotencyKey IS NOT NULL THEN
         UPDATE IdempotencyKeys SET Response = v_result WHERE IdempotencyKey = p_IdempotencyKey;

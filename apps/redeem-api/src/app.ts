@@ -21,6 +21,7 @@ import { fraudRoutes } from "./routes/fraud.ts";
 import { generationRoutes } from "./routes/generation.ts";
 import { opsRoutes } from "./routes/ops.ts";
 import { redemptionRoutes } from "./routes/redemptions.ts";
+import { reversalRoutes } from "./routes/reversals.ts";
 import type { Deps, Operation, Register } from "./routing.ts";
 import { type Throttle, createThrottle } from "./throttle.ts";
 import { parse } from "./validation.ts";
@@ -132,7 +133,7 @@ export function createApp(options: { store: CouponStore; config: ApiConfig; logg
         params: op.params && parse(op.params, req.params, "path"),
         query: op.query && parse(op.query, req.query, "query"),
         headers: op.headers && parse(op.headers, headers, "header"),
-        body: op.body && parse(op.body, req.body, "body"),
+        body: op.body && parse(op.body, req.body === undefined && op.bodyOptional ? {} : req.body, "body"),
       };
       await handler(input as Parameters<typeof handler>[0], req, res);
     });
@@ -147,6 +148,7 @@ export function createApp(options: { store: CouponStore; config: ApiConfig; logg
   });
   opsRoutes(register, deps);
   redemptionRoutes(register, deps);
+  reversalRoutes(register, deps);
   couponRoutes(register, deps);
   campaignRoutes(register, deps);
   generationRoutes(register, deps);

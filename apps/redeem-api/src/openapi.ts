@@ -130,7 +130,7 @@ function operationObject(op: Operation, w: SchemaWriter): Json {
     ...(op.body
       ? {
           requestBody: {
-            required: true,
+            required: op.bodyOptional !== true,
             content: { "application/json": { schema: w.write(op.body, "input"), example: op.bodyExample } },
           },
         }

@@ -83,8 +83,14 @@ function typeFor(code: string): string {
   return `urn:coupons:problem:${code.toLowerCase().replaceAll("_", "-")}`;
 }
 
-export function refusalProblem(reason: RefusalCode, couponCode: string, campaignId: string | null): HttpProblem {
-  return new HttpProblem(REFUSAL_STATUS[reason], reason, REFUSAL_TITLE[reason], undefined, { couponCode, campaignId });
+export function refusalProblem(
+  reason: RefusalCode,
+  couponCode: string,
+  campaignId: string | null,
+  redemptionId?: string | null,
+): HttpProblem {
+  const extra = redemptionId === undefined ? { couponCode, campaignId } : { couponCode, campaignId, redemptionId };
+  return new HttpProblem(REFUSAL_STATUS[reason], reason, REFUSAL_TITLE[reason], undefined, extra);
 }
 
 export function validationProblem(err: ZodError, where: "body" | "query" | "path" | "header"): HttpProblem {

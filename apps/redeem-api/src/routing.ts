@@ -45,6 +45,8 @@ export type Operation = {
   query?: z.ZodObject;
   headers?: z.ZodObject;
   body?: z.ZodType;
+  /** The body may be left out (no body parses as {}). */
+  bodyOptional?: boolean;
   bodyExample?: unknown;
   success: {
     status: 200 | 201;

@@ -25,6 +25,7 @@ export const Problem = z
       .describe("VALIDATION_FAILED: one entry per field refused"),
     couponCode: z.string().optional().describe("refusals of a coupon: its code"),
     campaignId: z.string().nullable().optional().describe("refusals of a coupon: its campaign, null when the coupon does not exist"),
+    redemptionId: z.string().nullable().optional().describe("refused redemptions: the id of the recorded attempt (it cannot be reversed)"),
   })
   .meta({
     id: "Problem",
@@ -116,6 +117,12 @@ export const Redemption = z
     redeemedAt: dateTime,
     discountPercentage: z.number().nullable(),
     discountAmount: z.number().nullable(),
+    redemptionId: z
+      .string()
+      .nullable()
+      .describe(
+        "the redemption's id, to reverse it (POST /v1/redemptions/{redemptionId}/reversal); null only when replaying an outcome stored before it existed",
+      ),
   })
   .meta({ id: "Redemption", description: "A successful redemption and the discount to apply" });
 

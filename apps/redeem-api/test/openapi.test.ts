@@ -90,13 +90,21 @@ describe("the OpenAPI document", () => {
 
   it("When each request body example is sent, then the server's own parsing accepts it", async () => {
     // in this order: the campaign first, then what needs it
-    const order = ["createCampaign", "updateCampaign", "createGenerationRequest", "assignCoupon", "redeemCoupon", "validateCoupon"];
+    const order = [
+      "createCampaign",
+      "updateCampaign",
+      "createGenerationRequest",
+      "assignCoupon",
+      "redeemCoupon",
+      "reverseRedemption",
+      "validateCoupon",
+    ];
     const withBody = ops.filter((o) => o.op.requestBody);
     expect(withBody.map((o) => o.op.operationId)).to.have.members(order);
     for (const id of order) {
       const { method, path, op } = withBody.find((o) => o.op.operationId === id) ?? ops[0]!;
       const body = op.requestBody?.content["application/json"]?.example;
-      const concrete = path.replace("{code}", "SPRING-7KQ2MX9A").replace("{campaignId}", "SPRING-2030");
+      const concrete = path.replace("{code}", "SPRING-7KQ2MX9A").replace("{campaignId}", "SPRING-2030").replace("{redemptionId}", "1");
       const r = await api.call(method.toUpperCase(), concrete, { key: KEYS.admin, body });
       expect(r.status, `${id}: ${r.text}`).to.not.equal(400);
       expect(r.status, `${id}: ${r.text}`).to.be.below(500);

@@ -9,6 +9,7 @@ import { fraudScenarios } from "./scenarios-fraud.ts";
 import { lifecycleScenarios } from "./scenarios-lifecycle.ts";
 import { generationScenarios } from "./scenarios-generation.ts";
 import { redemptionScenarios } from "./scenarios-redemption.ts";
+import { reversalScenarios } from "./scenarios-reversal.ts";
 
 const DAY = 86_400_000;
 
@@ -63,6 +64,8 @@ export function apiScenarios(engine: EngineUnderTest): void {
   describe("authentication and scopes", () => {
     const protectedCalls: [string, string][] = [
       ["POST", "/v1/redemptions"],
+      ["POST", "/v1/redemptions/1/reversal"],
+      ["GET", "/v1/users/u/redemptions"],
       ["POST", "/v1/validations"],
       ["GET", "/v1/coupons/ANY"],
       ["PUT", "/v1/coupons/ANY/assignment"],
@@ -194,6 +197,7 @@ export function apiScenarios(engine: EngineUnderTest): void {
   redemptionScenarios(context);
   lifecycleScenarios(context);
   fraudScenarios(context);
+  reversalScenarios(context);
 
   describe("coupon details and assignment", () => {
     it("When details are asked for, then the computed status follows the coupon's life", async () => {

@@ -11,6 +11,10 @@
 // - attempt: one call to redeem; every attempt, accepted or refused, is a RedemptionHistory row.
 // - redemption: an accepted attempt: the coupon is marked redeemed and the user's and the campaign's
 //   counts go up by one, in one transaction.
+// - reversal: a redemption given back (an order cancelled): a RedemptionReversals row of its own (a
+//   ledger: the redemption's row is never edited); the coupon is redeemable again and both counts go
+//   down by one, in one transaction, at most once per redemption.
+// - client: the calling service (an API key id, or an Entra ID app id); NULL for the CLI.
 
 /** Stable, machine-readable refusal codes, in the seed's check order. The same from every engine. */
 export const REFUSAL_CODES = [
@@ -156,6 +160,8 @@ export type RedeemInput = {
    *  with another requestHash is refused (StoreError IDEMPOTENCY_MISMATCH). */
   idempotencyKey?: string | null;
   requestHash?: string | null;
+  /** The calling service, recorded on the attempt; only that client may reverse the redemption. */
+  clientId?: string | null;
 };
 
 export type RedeemResult =
@@ -167,9 +173,68 @@ export type RedeemResult =
       redeemedAt: Date;
       discountPercentage: number | null;
       discountAmount: number | null;
+      /** The attempt's RedemptionHistory id: what reverseRedemption names. */
+      redemptionId: string | null;
       replayed?: boolean;
     }
-  | { ok: false; reason: RefusalCode; couponCode: string; campaignId: string | null; replayed?: boolean };
+  | {
+      ok: false;
+      reason: RefusalCode;
+      couponCode: string;
+      campaignId: string | null;
+      /** A refused attempt has an id too (it cannot be reversed). Null only in the replay of an outcome
+       *  stored before migration 0012. */
+      redemptionId: string | null;
+      replayed?: boolean;
+    };
+
+/** Who gives which redemption back. `clientId` must be the client that redeemed (a caller without
+ *  one, the CLI, may reverse any); the key and hash work as for redeemCoupon. */
+export type ReverseInput = {
+  redemptionId: string;
+  clientId?: string | null;
+  reason?: string | null;
+  ipAddress?: string | null;
+  userAgent?: string | null;
+  idempotencyKey?: string | null;
+  requestHash?: string | null;
+};
+
+export type ReversalResult = {
+  reversalId: string;
+  redemptionId: string;
+  couponCode: string;
+  campaignId: string;
+  userId: string;
+  reversedAt: Date;
+  /** The client id of the caller that reversed it; null for the CLI. */
+  reversedBy: string | null;
+  reason: string | null;
+  /** True when this redemption had been reversed already (nothing changed), or an idempotent replay. */
+  replayed: boolean;
+};
+
+/** One entry of a user's history: an accepted redemption, a refused attempt, or a reversal. */
+export type UserHistoryItem = {
+  kind: "redemption" | "attempt" | "reversal";
+  /** Pass as `after` to get the items after this one. */
+  cursor: string;
+  /** When it was attempted, or reversed. */
+  at: Date;
+  redemptionId: string;
+  /** Reversals: their own id. */
+  reversalId: string | null;
+  couponCode: string;
+  campaignId: string | null;
+  /** Refused attempts: the refusal code. */
+  failureReason: string | null;
+  /** Redemptions: whether it was reversed since; reversals: true. */
+  reversed: boolean;
+  /** Reversals: the reason given. */
+  reason: string | null;
+};
+
+export type UserHistoryFilter = { limit?: number; after?: string; includeAttempts?: boolean };
 
 export type ValidateResult =
   | {
@@ -278,6 +343,13 @@ export interface CouponStore {
   assignCoupon(code: string, userId: string): Promise<CouponDetails>;
   unassignCoupon(code: string): Promise<CouponDetails>;
   listRedemptionAttempts(filter: { couponCode?: string; userId?: string; limit?: number }): Promise<RedemptionAttempt[]>;
+  /** sp_ReverseRedemption (issue 14). NOT_FOUND: unknown id, or redeemed by another client;
+   *  CONFLICT: a refused attempt, or the coupon is no longer redeemed by it (deleted, redeemed again).
+   *  A second reversal of the same redemption changes nothing and returns the first (replayed). */
+  reverseRedemption(input: ReverseInput): Promise<ReversalResult>;
+  /** sp_ListUserRedemptions: the user's redemptions and reversals (refused attempts too with
+   *  includeAttempts), newest first; `after` is the cursor of the last item of the page before. */
+  listUserRedemptions(userId: string, filter?: UserHistoryFilter): Promise<UserHistoryItem[]>;
 
   // generation
   /** sp_CreateGenerationRequest. Creating a Failed or Cancelled request again (same id and campaign)

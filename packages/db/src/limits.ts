@@ -24,6 +24,7 @@ export const TEXT_LIMITS = {
       "GenerationRequests.CampaignId",
       "UserRedemptions.CampaignId",
       "RedemptionHistoryArchive.CampaignId",
+      "RedemptionReversals.CampaignId",
     ],
   },
   campaignName: { max: 200, over: "refuse", columns: ["Campaigns.Name"] },
@@ -32,7 +33,12 @@ export const TEXT_LIMITS = {
   couponCode: {
     max: 50,
     over: "refuse",
-    columns: ["Coupons.CouponCode", "RedemptionHistory.CouponCode", "RedemptionHistoryArchive.CouponCode"],
+    columns: [
+      "Coupons.CouponCode",
+      "RedemptionHistory.CouponCode",
+      "RedemptionHistoryArchive.CouponCode",
+      "RedemptionReversals.CouponCode",
+    ],
   },
   userId: {
     max: 100,
@@ -43,6 +49,7 @@ export const TEXT_LIMITS = {
       "RedemptionHistory.UserId",
       "UserRedemptions.UserId",
       "RedemptionHistoryArchive.UserId",
+      "RedemptionReversals.UserId",
     ],
   },
   requestId: { max: 100, over: "refuse", columns: ["GenerationRequests.RequestId", "Coupons.GenerationBatchId"] },
@@ -50,8 +57,24 @@ export const TEXT_LIMITS = {
   requestedBy: { max: 100, over: "refuse", columns: ["GenerationRequests.RequestedBy"] },
   prefix: { max: 20, over: "refuse", columns: ["GenerationRequests.Prefix"] },
   failureReason: { max: 1000, over: "truncate", columns: ["GenerationRequests.FailureReason"] },
-  ipAddress: { max: 45, over: "refuse", columns: ["RedemptionHistory.IpAddress", "RedemptionHistoryArchive.IpAddress"] },
-  userAgent: { max: 500, over: "truncate", columns: ["RedemptionHistory.UserAgent", "RedemptionHistoryArchive.UserAgent"] },
+  ipAddress: {
+    max: 45,
+    over: "refuse",
+    columns: ["RedemptionHistory.IpAddress", "RedemptionHistoryArchive.IpAddress", "RedemptionReversals.IpAddress"],
+  },
+  userAgent: {
+    max: 500,
+    over: "truncate",
+    columns: ["RedemptionHistory.UserAgent", "RedemptionHistoryArchive.UserAgent", "RedemptionReversals.UserAgent"],
+  },
+  /** The calling service (API key id, Entra ID app id) of an attempt or a reversal. */
+  clientId: {
+    max: 100,
+    over: "refuse",
+    columns: ["RedemptionHistory.ClientId", "RedemptionHistoryArchive.ClientId", "RedemptionReversals.ReversedBy"],
+  },
+  /** Why a redemption was reversed (free text). */
+  reversalReason: { max: 500, over: "refuse", columns: ["RedemptionReversals.Reason"] },
   idempotencyKey: { max: 200, over: "refuse", columns: ["IdempotencyKeys.IdempotencyKey"] },
   requestHash: { max: 128, over: "refuse", columns: ["IdempotencyKeys.RequestHash"] },
 } as const satisfies Record<string, TextLimit>;

@@ -12,6 +12,8 @@ function reasonOf(v: unknown): RefusalCode {
 
 export function redeemResultFromJson(j: Record<string, unknown>): RedeemResult {
   const replayed = j.replayed === true;
+  // absent only from outcomes an idempotency key stored before migration 0012
+  const redemptionId = j.redemptionId == null ? null : String(j.redemptionId);
   if (j.ok === true) {
     return {
       ok: true,
@@ -21,6 +23,7 @@ export function redeemResultFromJson(j: Record<string, unknown>): RedeemResult {
       redeemedAt: new Date(String(j.redeemedAt)),
       discountPercentage: num(j.discountPercentage),
       discountAmount: num(j.discountAmount),
+      redemptionId,
       replayed,
     };
   }
@@ -29,6 +32,7 @@ export function redeemResultFromJson(j: Record<string, unknown>): RedeemResult {
     reason: reasonOf(j.reason),
     couponCode: String(j.couponCode),
     campaignId: j.campaignId == null ? null : String(j.campaignId),
+    redemptionId,
     replayed,
   };
 }

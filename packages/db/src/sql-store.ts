@@ -51,6 +51,7 @@ import type {
   EngineOps,
 } from "./store.ts";
 import type { CheckedRedeem } from "./validate.ts";
+import { pgListUserRedemptions, pgReverseRedemption } from "./reversals.ts";
 import { exportPages, purgeInBatches } from "./paging.ts";
 import { documentOf, one, redeemResultFromJson, validateResultFromJson } from "./results.ts";
 
@@ -192,7 +193,11 @@ export class SqlEngine implements EngineOps {
     let slow = false;
     for (let attempt = 1; ; attempt++) {
       try {
-        const rows = await this.#parts.exec.query("SELECT sp_RedeemCoupon($1,$2,$3,$4,$5,$6,$7) AS result", [...params, slow]);
+        const rows = await this.#parts.exec.query("SELECT sp_RedeemCoupon($1,$2,$3,$4,$5,$6,$7,$8) AS result", [
+          ...params,
+          slow,
+          r.clientId,
+        ]);
         return redeemResultFromJson(documentOf(rows[0]));
       } catch (err) {
         const code = (err as { code?: unknown }).code;
@@ -223,6 +228,9 @@ export class SqlEngine implements EngineOps {
     ]);
     return rows.map(attemptFromRow);
   }
+
+  readonly reverseRedemption: EngineOps["reverseRedemption"] = (r) => pgReverseRedemption(this.#parts.exec, r);
+  readonly listUserRedemptions: EngineOps["listUserRedemptions"] = (f) => pgListUserRedemptions(this.#parts.exec, f);
 
   async createGenerationRequest(r: CheckedGenerationRequest): Promise<GenerationRequest> {
     const rows = await this.#q("SELECT * FROM sp_CreateGenerationRequest($1,$2,$3,$4,$5,$6,$7)", [

@@ -30,13 +30,21 @@ import {
   type RedemptionAttempt,
   type ReadRoute,
   type RedemptionStats,
+  type ReversalResult,
+  type ReverseInput,
   type ScaleStatus,
+  type UserHistoryFilter,
+  type UserHistoryItem,
   StoreError,
   type ValidateResult,
   lastClosedQuarterEnd,
 } from "./contract.ts";
 import {
   type CheckedRedeem,
+  type CheckedReverse,
+  type CheckedUserHistory,
+  checkReverseInput,
+  checkUserHistoryFilter,
   checkCampaignInput,
   checkCampaignPatch,
   checkCampaignState,
@@ -81,6 +89,8 @@ export interface EngineOps {
   /** Assigns (userId) or unassigns (null); StoreError NOT_FOUND for an unknown code. */
   assignCoupon(code: string, userId: string | null): Promise<void>;
   listRedemptionAttempts(f: CheckedAttemptFilter): Promise<RedemptionAttempt[]>;
+  reverseRedemption(r: CheckedReverse): Promise<ReversalResult>;
+  listUserRedemptions(f: CheckedUserHistory): Promise<UserHistoryItem[]>;
   createGenerationRequest(r: CheckedGenerationRequest): Promise<GenerationRequest>;
   getGenerationRequest(requestId: string): Promise<GenerationRequest | null>;
   listGenerationRequests(f: CheckedRequestFilter): Promise<GenerationRequest[]>;
@@ -152,6 +162,9 @@ export function defineStore(engine: EngineOps): CouponStore {
         userId: optionalId("userId", filter?.userId),
         limit: checkLimit(filter?.limit),
       }),
+    reverseRedemption: async (input: ReverseInput) => engine.reverseRedemption(checkReverseInput(input)),
+    listUserRedemptions: async (userId: string, filter?: UserHistoryFilter) =>
+      engine.listUserRedemptions(checkUserHistoryFilter(userId, filter)),
     createGenerationRequest: async (input: GenerationRequestInput) => engine.createGenerationRequest(checkGenerationRequestInput(input)),
     getGenerationRequest: async (requestId: string) => engine.getGenerationRequest(checkId("requestId", requestId)),
     listGenerationRequests: async (filter: { campaignId?: string; status?: GenerationStatus; limit?: number; after?: string } = {}) =>

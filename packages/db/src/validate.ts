@@ -14,6 +14,7 @@ import {
   type GenerationStatus,
   GENERATION_STATUSES,
   type RedeemInput,
+  type ReverseInput,
   StoreError,
   normalizeCode,
 } from "./contract.ts";
@@ -246,6 +247,7 @@ export type CheckedRedeem = {
   userAgent: string | null;
   idempotencyKey: string | null;
   requestHash: string | null;
+  clientId: string | null;
 };
 
 export function checkRedeemInput(input: RedeemInput): CheckedRedeem {
@@ -259,6 +261,49 @@ export function checkRedeemInput(input: RedeemInput): CheckedRedeem {
     userAgent: checkOptionalText("userAgent", input.userAgent),
     idempotencyKey,
     requestHash: idempotencyKey === null ? null : (requestHash ?? ""),
+    clientId: checkOptionalId("clientId", input.clientId),
+  };
+}
+
+export type CheckedReverse = Omit<CheckedRedeem, "code" | "userId"> & { redemptionId: string; reason: string | null };
+
+/** A redemption id as the redeem answer gave it: decimal digits of a positive bigint. */
+export function checkRedemptionId(value: unknown, name = "redemptionId"): string {
+  if (typeof value !== "string" || !/^[1-9][0-9]{0,17}$/.test(value))
+    fail(`${name} must be the id of a redemption (a positive integer, as a string)`);
+  return value;
+}
+
+export function checkReverseInput(input: ReverseInput): CheckedReverse {
+  if (typeof input !== "object" || input === null) fail("the reversal must be an object");
+  const idempotencyKey = checkOptionalId("idempotencyKey", input.idempotencyKey);
+  const requestHash = checkOptionalId("requestHash", input.requestHash);
+  return {
+    redemptionId: checkRedemptionId(input.redemptionId),
+    clientId: checkOptionalId("clientId", input.clientId),
+    reason: checkOptionalText("reversalReason", input.reason, "reason"),
+    ipAddress: checkOptionalId("ipAddress", input.ipAddress),
+    userAgent: checkOptionalText("userAgent", input.userAgent),
+    idempotencyKey,
+    requestHash: idempotencyKey === null ? null : (requestHash ?? ""),
+  };
+}
+
+export type CheckedUserHistory = { userId: string; limit: number; after: string | null; includeAttempts: boolean };
+
+/** A cursor of a user's history: 'h' + a history id or 'v' + a reversal id (UserHistoryItem.cursor). */
+export function checkUserHistoryFilter(userId: unknown, filter: unknown): CheckedUserHistory {
+  const f = (filter ?? {}) as { limit?: unknown; after?: unknown; includeAttempts?: unknown };
+  if (typeof f !== "object") fail("the filter must be an object");
+  if (f.after !== undefined && f.after !== null && (typeof f.after !== "string" || !/^[hv][1-9][0-9]{0,17}$/.test(f.after)))
+    fail("after must be the cursor of an item of the page before");
+  const includeAttempts = f.includeAttempts ?? false;
+  if (typeof includeAttempts !== "boolean") fail("includeAttempts must be a boolean");
+  return {
+    userId: checkId("userId", userId),
+    limit: checkLimit(f.limit),
+    after: (f.after as string | null | undefined) ?? null,
+    includeAttempts,
   };
 }
 

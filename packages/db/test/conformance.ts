@@ -12,6 +12,7 @@ import {
   type StoreErrorCode,
 } from "../src/index.ts";
 import { lifecycleCases } from "./conformance-lifecycle.ts";
+import { reversalCases } from "./conformance-reversal.ts";
 import type { EngineUnderTest } from "./support.ts";
 
 const DAY = 86_400_000;
@@ -89,9 +90,10 @@ export function conformanceSuite(engine: EngineUnderTest): void {
     this.timeout(120_000);
     let store: CouponStore;
     let cleanup: () => Promise<void>;
+    let url: string;
 
     before(async () => {
-      ({ store, cleanup } = await engine.open({ poolSize: 25 }));
+      ({ store, cleanup, url } = await engine.open({ poolSize: 25 }));
     });
     after(async () => {
       await cleanup?.();
@@ -103,6 +105,11 @@ export function conformanceSuite(engine: EngineUnderTest): void {
     });
 
     lifecycleCases(() => store);
+    reversalCases(
+      () => store,
+      engine,
+      () => url,
+    );
 
     describe("campaigns", () => {
       it("creates a campaign and reads it back with every field", async () => {

@@ -6,6 +6,7 @@ import type { Request, Response } from "express";
 import { type RefusalCode, normalizeCode } from "@coupons/db";
 import { z } from "zod";
 import { callerOf } from "../auth.ts";
+import { clientIdOf } from "../client-id.ts";
 import { HttpProblem, refusalProblem, sendProblem } from "../problems.ts";
 import { DATABASE_DOWN, type Deps, type Operation, type Register } from "../routing.ts";
 import { Redemption, Validation } from "../schemas.ts";
@@ -80,6 +81,7 @@ export const redeemCoupon = {
       redeemedAt: "2030-03-14T12:00:00.000Z",
       discountPercentage: 15,
       discountAmount: null,
+      redemptionId: "52731",
     },
     headers: {
       "Idempotent-Replayed": {
@@ -165,6 +167,7 @@ export function redemptionRoutes(register: Register, deps: Deps): void {
         // scoped by API key: two consumer services cannot collide on (or read) each other's keys
         idempotencyKey: key === undefined ? null : `${callerOf(res).keyId}:${key}`,
         requestHash: key === undefined ? null : requestHash(body),
+        clientId: clientIdOf(res),
       });
     } catch (err) {
       metrics.redemptions.inc({ outcome: "error" });
@@ -181,12 +184,13 @@ export function redemptionRoutes(register: Register, deps: Deps): void {
         redeemedAt: result.redeemedAt,
         discountPercentage: result.discountPercentage,
         discountAmount: result.discountAmount,
+        redemptionId: result.redemptionId,
       });
       return;
     }
     metrics.redemptions.inc({ outcome: result.replayed ? "replayed" : result.reason });
     if (!result.replayed) await throttle.recordFailure(body.userId, who.ip);
-    sendProblem(res, refusalProblem(result.reason, result.couponCode, result.campaignId));
+    sendProblem(res, refusalProblem(result.reason, result.couponCode, result.campaignId, result.redemptionId));
   });
 
   register(validateCoupon, async ({ body }, req, res) => {

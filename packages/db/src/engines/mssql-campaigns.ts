@@ -127,6 +127,7 @@ export function campaignCalls(c: MssqlCalls): CampaignOps {
           ["UserAgent", nv(4000), r.userAgent],
           ["IdempotencyKey", nv(200), r.idempotencyKey],
           ["RequestHash", nv(4000), r.requestHash],
+          ["ClientId", nv(4000), r.clientId],
         ],
         r.idempotencyKey !== null,
       );
