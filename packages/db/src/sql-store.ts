@@ -22,6 +22,7 @@ import type {
   RedemptionStats,
   RouteEvent,
   ScaleStatus,
+  ThrottledAttempts,
   ValidateResult,
 } from "./contract.ts";
 import type { ArchiveOps } from "./archive.ts";
@@ -331,6 +332,18 @@ export class SqlEngine implements EngineOps {
       const rows = await this.#q("SELECT sp_PurgeIdempotencyKeys($1, $2) AS n", [before, size]);
       return Number(one(rows, "sp_PurgeIdempotencyKeys").n);
     });
+  }
+
+  // throttle (issue 12)
+
+  async getIdempotentOutcome(idempotencyKey: string, requestHash: string): Promise<RedeemResult | null> {
+    const rows = await this.#q("SELECT sp_GetIdempotentOutcome($1,$2) AS result", [idempotencyKey, requestHash]);
+    return rows[0]?.result == null ? null : redeemResultFromJson(documentOf(rows[0]));
+  }
+
+  async recordThrottledAttempts(rows: ThrottledAttempts[]): Promise<number> {
+    const r = await this.#q("SELECT sp_RecordThrottledAttempts($1::json) AS n", [JSON.stringify(rows)]);
+    return Number(one(r, "sp_RecordThrottledAttempts").n);
   }
 
   close(): Promise<void> {
