@@ -60,13 +60,12 @@ BEGIN
     BEGIN
         THROW 50400, N'rows must be a JSON array of {minute, subjectKind, subject, attempts}', 1;
     END;
-    SELECT j.Minute, j.SubjectKind, j.Subject, j.Attempts
+    SELECT TRY_CAST(JSON_VALUE(j.[value], N'$.minute') AS datetime2) AS Minute,
+           JSON_VALUE(j.[value], N'$.subjectKind') AS SubjectKind,
+           JSON_VALUE(j.[value], N'$.subject') AS Subject,
+           TRY_CAST(JSON_VALUE(j.[value], N'$.attempts') AS bigint) AS Attempts
     INTO #given
-    FROM OPENJSON(@Rows) WITH (
-        Minute datetime2 N'$.minute',
-        SubjectKind nvarchar(20) N'$.subjectKind',
-        Subject nvarchar(400) N'$.subject',
-        Attempts bigint N'$.attempts') j;
+    FROM OPENJSON(@Rows) j;
     IF EXISTS (SELECT 1 FROM #given g
                WHERE g.Minute IS NULL OR g.SubjectKind IS NULL OR g.SubjectKind NOT IN (N'user', N'ip', N'client')
                   OR g.Subject IS NULL OR LEN(g.Subject) = 0 OR LEN(g.Subject) > 200
