@@ -5,7 +5,8 @@
 // the allowance to the store, whatever their timing. Subjects: the end user, the end user's address
 // when the calling service sends one (address.ts), and always the calling service itself (its API key
 // id), each with its own allowance per window. An attempt stopped here is answered 429 and counted
-// per subject and minute (throttle-log.ts) for the fraud report, with no database write of its own.
+// per refusing subject and minute (throttle-log.ts) for the fraud report, with no database write of
+// its own.
 import { Redis } from "ioredis";
 import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import type { CouponStore, ThrottleSubjectKind } from "@coupons/db";
@@ -24,8 +25,8 @@ export interface Throttle {
   /** Resolves when the state store is usable (Redis connected), or after timeoutMs with a warning. */
   ready(timeoutMs?: number): Promise<void>;
   /** Takes one unit of every subject's allowance, before the attempt reaches the store. When one
-   *  subject has none left, the others get theirs back, the attempt is counted as throttled for every
-   *  subject, and the answer says which subject refused and for how long. */
+   *  subject has none left, the others get theirs back, the attempt is counted as throttled against
+   *  the subjects that had none left, and the answer says which subject refused and for how long. */
   take(subjects: readonly Subject[]): Promise<Taken>;
   /** Gives units back: the attempt was accepted (or refused for a reason that is not guessing). */
   giveBack(held: Held, kinds?: readonly ThrottleSubjectKind[]): Promise<void>;
@@ -104,7 +105,9 @@ export function createThrottle(cfg: ApiConfig["throttle"], log: Logger, store?: 
       });
       if (refused.length === 0) return { allowed: true, held: { subjects: held } };
       await giveBack(held);
-      throttled.count(subjects);
+      // counted against the subjects out of allowance only: a bot rotating user ids behind one
+      // locked address adds one row (the address's), not one per invented user
+      throttled.count(subjects.filter((s) => refused.some((r) => r.kind === s.kind)));
       const first = ORDER.find((k) => refused.some((r) => r.kind === k)) ?? "client";
       const ms = Math.max(...refused.map((r) => r.ms));
       return { allowed: false, by: first, retryAfterSeconds: Math.max(1, Math.ceil(ms / 1000)) };
