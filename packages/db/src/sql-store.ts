@@ -54,6 +54,7 @@ import type {
 import type { CheckedRedeem } from "./validate.ts";
 import { exportPages, purgeInBatches } from "./paging.ts";
 import { documentOf, one, redeemResultFromJson, validateResultFromJson } from "./results.ts";
+import { idempotentOutcome, recordThrottled } from "./sql-throttle.ts";
 
 /** The channel database/postgres/0011_generation_cancel.sql NOTIFYs when a request becomes Requested. */
 export const GENERATION_CHANNEL = "coupons_generation_requests";
@@ -334,17 +335,9 @@ export class SqlEngine implements EngineOps {
     });
   }
 
-  // throttle (issue 12)
-
-  async getIdempotentOutcome(idempotencyKey: string, requestHash: string): Promise<RedeemResult | null> {
-    const rows = await this.#q("SELECT sp_GetIdempotentOutcome($1,$2) AS result", [idempotencyKey, requestHash]);
-    return rows[0]?.result == null ? null : redeemResultFromJson(documentOf(rows[0]));
-  }
-
-  async recordThrottledAttempts(rows: ThrottledAttempts[]): Promise<number> {
-    const r = await this.#q("SELECT sp_RecordThrottledAttempts($1::json) AS n", [JSON.stringify(rows)]);
-    return Number(one(r, "sp_RecordThrottledAttempts").n);
-  }
+  // throttle (issue 12): the calls live in sql-throttle.ts
+  getIdempotentOutcome = (key: string, hash: string) => idempotentOutcome((t, p) => this.#q(t, p), key, hash);
+  recordThrottledAttempts = (rows: ThrottledAttempts[]) => recordThrottled((t, p) => this.#q(t, p), rows);
 
   close(): Promise<void> {
     return this.#parts.close();
