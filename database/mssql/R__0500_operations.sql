@@ -105,6 +105,10 @@ BEGIN
 END;
 GO
 
+-- Offenders by ip, user or campaign: refused attempts (RedemptionHistory) and, for ip and user,
+-- the attempts the API's throttle stopped before the store (ThrottledAttempts, counted per minute:
+-- a minute counts when it starts inside the window). Ranked by refusals plus throttled attempts;
+-- first and last seen cover both (throttled ones to the minute). A campaign has no throttled count.
 CREATE OR ALTER PROCEDURE dbo.sp_FraudReport
     @Since datetime2,
     @Until datetime2,
@@ -131,12 +135,28 @@ BEGIN
     FROM dbo.vw_FraudSignals f
     WHERE f.Dimension = @By AND f.AttemptedAt >= @Since AND f.AttemptedAt < @Until;
 
-    SELECT TOP (@Top) r.Subject, COUNT_BIG(*) AS Refusals, COUNT_BIG(DISTINCT r.CouponCode) AS DistinctCodes,
+    SELECT r.Subject, COUNT_BIG(*) AS Refusals, COUNT_BIG(DISTINCT r.CouponCode) AS DistinctCodes,
            MIN(r.AttemptedAt) AS FirstSeen, MAX(r.AttemptedAt) AS LastSeen
-    INTO #ranked
+    INTO #per
     FROM #refused r
-    GROUP BY r.Subject
-    ORDER BY COUNT_BIG(*) DESC, r.Subject;
+    GROUP BY r.Subject;
+
+    SELECT CAST(a.Subject AS nvarchar(200)) COLLATE Latin1_General_100_BIN2 AS Subject, SUM(a.Attempts) AS Throttled,
+           MIN(a.Minute) AS FirstSeen, MAX(a.Minute) AS LastSeen
+    INTO #stopped
+    FROM dbo.ThrottledAttempts a
+    WHERE a.SubjectKind = @By AND a.Minute >= @Since AND a.Minute < @Until
+    GROUP BY a.Subject;
+
+    SELECT TOP (@Top) CAST(COALESCE(p.Subject, s.Subject) AS nvarchar(200)) COLLATE Latin1_General_100_BIN2 AS Subject,
+           ISNULL(p.Refusals, 0) AS Refusals, ISNULL(p.DistinctCodes, 0) AS DistinctCodes,
+           ISNULL(s.Throttled, 0) AS Throttled,
+           CASE WHEN s.FirstSeen IS NULL OR p.FirstSeen < s.FirstSeen THEN p.FirstSeen ELSE s.FirstSeen END AS FirstSeen,
+           CASE WHEN s.LastSeen IS NULL OR p.LastSeen > s.LastSeen THEN p.LastSeen ELSE s.LastSeen END AS LastSeen
+    INTO #ranked
+    FROM #per p
+    FULL JOIN #stopped s ON s.Subject = p.Subject
+    ORDER BY ISNULL(p.Refusals, 0) + ISNULL(s.Throttled, 0) DESC, COALESCE(p.Subject, s.Subject);
 
     SELECT t.Subject,
            CASE @By
@@ -149,13 +169,15 @@ BEGIN
                      WHERE h.CampaignId = t.Subject AND h.AttemptedAt >= @Since AND h.AttemptedAt < @Until)
            END AS Attempts,
            t.Refusals, t.DistinctCodes,
-           (SELECT x.FailureReason AS reason, x.n
-            FROM (SELECT r.FailureReason, COUNT_BIG(*) AS n FROM #refused r WHERE r.Subject = t.Subject GROUP BY r.FailureReason) x
-            ORDER BY x.n DESC, x.FailureReason
-            FOR JSON PATH) AS Reasons,
-           CAST(t.FirstSeen AS datetimeoffset) AS FirstSeen, CAST(t.LastSeen AS datetimeoffset) AS LastSeen
+           ISNULL((SELECT x.FailureReason AS reason, x.n
+                   FROM (SELECT r.FailureReason, COUNT_BIG(*) AS n FROM #refused r WHERE r.Subject = t.Subject
+                         GROUP BY r.FailureReason) x
+                   ORDER BY x.n DESC, x.FailureReason
+                   FOR JSON PATH), N'[]') AS Reasons,
+           CAST(t.FirstSeen AS datetimeoffset) AS FirstSeen, CAST(t.LastSeen AS datetimeoffset) AS LastSeen,
+           t.Throttled
     FROM #ranked t
-    ORDER BY t.Refusals DESC, t.Subject;
+    ORDER BY t.Refusals + t.Throttled DESC, t.Subject;
 END;
 GO
 

@@ -48,9 +48,14 @@ RETURNS SETOF RedemptionHistory LANGUAGE sql STABLE AS $$
     LIMIT greatest(1, least(coalesce(p_Limit, 1000), 100000))
 $$;
 
+-- Offenders by ip, user or campaign: refused attempts (RedemptionHistory) and, for ip and user,
+-- the attempts the API's throttle stopped before the store (ThrottledAttempts, counted per minute:
+-- a minute counts when it starts inside the window). Ranked by refusals plus throttled attempts;
+-- first and last seen cover both (throttled ones to the minute). A campaign has no throttled count.
+DROP FUNCTION IF EXISTS sp_FraudReport(timestamptz, timestamptz, text, int);
 CREATE OR REPLACE FUNCTION sp_FraudReport(p_Since timestamptz, p_Until timestamptz, p_By text, p_Top int)
 RETURNS TABLE (Subject varchar, Attempts bigint, Refusals bigint, DistinctCodes bigint, Reasons jsonb,
-               FirstSeen timestamptz, LastSeen timestamptz)
+               FirstSeen timestamptz, LastSeen timestamptz, Throttled bigint)
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
     IF p_By IS NULL OR p_By NOT IN ('ip', 'user', 'campaign') THEN
@@ -67,11 +72,22 @@ BEGIN
         SELECT f.Subject, f.CouponCode, f.FailureReason, f.AttemptedAt
         FROM vw_FraudSignals f
         WHERE f.Dimension = p_By AND f.AttemptedAt >= p_Since AND f.AttemptedAt < p_Until
-    ), ranked AS (
+    ), per AS (
         SELECT r.Subject, count(*) AS Refusals, count(DISTINCT r.CouponCode) AS DistinctCodes,
                min(r.AttemptedAt) AS FirstSeen, max(r.AttemptedAt) AS LastSeen
         FROM refused r GROUP BY r.Subject
-        ORDER BY count(*) DESC, r.Subject
+    ), stopped AS (
+        SELECT a.Subject::varchar(200) AS Subject, sum(a.Attempts)::bigint AS Throttled,
+               min(a.Minute) AS FirstSeen, max(a.Minute) AS LastSeen
+        FROM ThrottledAttempts a
+        WHERE a.SubjectKind = p_By AND a.Minute >= p_Since AND a.Minute < p_Until
+        GROUP BY a.Subject
+    ), ranked AS (
+        SELECT coalesce(p.Subject, s.Subject)::varchar AS Subject, coalesce(p.Refusals, 0) AS Refusals,
+               coalesce(p.DistinctCodes, 0) AS DistinctCodes, coalesce(s.Throttled, 0) AS Throttled,
+               least(p.FirstSeen, s.FirstSeen) AS FirstSeen, greatest(p.LastSeen, s.LastSeen) AS LastSeen
+        FROM per p FULL JOIN stopped s ON s.Subject = p.Subject
+        ORDER BY coalesce(p.Refusals, 0) + coalesce(s.Throttled, 0) DESC, 1
         LIMIT p_Top
     )
     SELECT t.Subject,
@@ -84,11 +100,12 @@ BEGIN
                      WHERE h.CampaignId = t.Subject AND h.AttemptedAt >= p_Since AND h.AttemptedAt < p_Until)
            END,
            t.Refusals, t.DistinctCodes,
-           (SELECT jsonb_agg(jsonb_build_object('reason', x.FailureReason, 'n', x.n) ORDER BY x.n DESC, x.FailureReason)
-            FROM (SELECT r.FailureReason, count(*) AS n FROM refused r WHERE r.Subject = t.Subject GROUP BY r.FailureReason) x),
-           t.FirstSeen, t.LastSeen
+           coalesce((SELECT jsonb_agg(jsonb_build_object('reason', x.FailureReason, 'n', x.n) ORDER BY x.n DESC, x.FailureReason)
+                     FROM (SELECT r.FailureReason, count(*) AS n FROM refused r WHERE r.Subject = t.Subject
+                           GROUP BY r.FailureReason) x), '[]'::jsonb),
+           t.FirstSeen, t.LastSeen, t.Throttled
     FROM ranked t
-    ORDER BY t.Refusals DESC, t.Subject;
+    ORDER BY t.Refusals + t.Throttled DESC, t.Subject;
 END $$;
 
 CREATE OR REPLACE FUNCTION sp_GetScaleStatus(p_ArchiveBefore timestamptz,

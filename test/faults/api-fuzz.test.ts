@@ -161,7 +161,11 @@ describePostgres("faults: fuzzed requests to every endpoint", function () {
   let liveCampaign: string;
 
   before(async () => {
-    h = await startApi({ COUPONS_THROTTLE_USER_FAILURES: "1000000", COUPONS_THROTTLE_IP_FAILURES: "1000000" });
+    h = await startApi({
+      COUPONS_THROTTLE_USER_FAILURES: "1000000",
+      COUPONS_THROTTLE_IP_FAILURES: "1000000",
+      COUPONS_THROTTLE_CLIENT_FAILURES: "100000000",
+    });
     // coupons no fuzzed request can redeem: an inactive campaign's, and one redeemed already
     inactiveCodes = Array.from({ length: 5 }, (_, i) => `FZ${randomBytes(3).toString("hex").toUpperCase()}I${i}`);
     await seedCampaign(h.store, { codes: inactiveCodes, isActive: false });

@@ -22,7 +22,10 @@ describePostgres("faults: redemption races through HTTP on PostgreSQL", function
 
   before(async () => {
     // refusals are the point here: throttling would answer 429 before the store is asked
-    h = await startApi({ COUPONS_THROTTLE_USER_FAILURES: "1000000", COUPONS_THROTTLE_IP_FAILURES: "1000000" }, { poolSize: 24 });
+    h = await startApi(
+      { COUPONS_THROTTLE_USER_FAILURES: "1000000", COUPONS_THROTTLE_IP_FAILURES: "1000000", COUPONS_THROTTLE_CLIENT_FAILURES: "100000000" },
+      { poolSize: 24 },
+    );
   });
   after(async () => {
     await h?.close();

@@ -14,6 +14,8 @@ export const figures = {
   killsSurvived: 0,
   fuzzedRequests: 0,
   serverErrors: 0,
+  /** Bursts of simultaneous refused attempts against the throttle (throttle.test.ts). */
+  throttle: [] as { subject: string; attempts: number; reached: number; allowance: number }[],
 };
 
 let printed = false;
@@ -31,6 +33,10 @@ after(function printFigures() {
       `    kills survived:       ${figures.killsSurvived}`,
       `    fuzzed requests sent: ${figures.fuzzedRequests}`,
       `    5xx responses:        ${figures.serverErrors}`,
+      ...figures.throttle.map(
+        (t) =>
+          `    throttle (${t.subject}): ${t.attempts} simultaneous refused attempts, ${t.reached} reached the store (allowance ${t.allowance})`,
+      ),
       "",
     ].join("\n"),
   );

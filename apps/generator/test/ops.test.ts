@@ -48,9 +48,9 @@ describe("operations commands (archive, fraud-report, status)", function () {
 
   it("When fraud-report --by ip is run, then it prints the offenders, most refusals first", async () => {
     const lines = await run(["fraud-report", "--by", "ip"]);
-    expect(lines[0]).to.match(/^Refused attempts by ip, .*: 2 offender\(s\)$/);
-    expect(lines[1]).to.match(/^subject\s+attempts\s+refusals/);
-    expect(lines[2]).to.match(/^203\.0\.113\.9\s+3\s+3\s+3\s.*COUPON_NOT_FOUND 3$/);
+    expect(lines[0]).to.match(/^Refused and throttled attempts by ip, .*: 2 offender\(s\)$/);
+    expect(lines[1]).to.match(/^subject\s+attempts\s+refusals\s+throttled\s+codes/);
+    expect(lines[2]).to.match(/^203\.0\.113\.9\s+3\s+3\s+0\s+3\s.*COUPON_NOT_FOUND 3$/);
     expect(lines[3]).to.match(/^203\.0\.113\.10\s+1\s+1/);
   });
 
@@ -59,6 +59,14 @@ describe("operations commands (archive, fraud-report, status)", function () {
     expect(rows).to.have.length(1);
     expect(rows[0]).to.include({ subject: "eve", attempts: 3, refusals: 3, distinctCodes: 3 });
     expect(rows[0].reasons).to.deep.equal([{ reason: "COUPON_NOT_FOUND", count: 3 }]);
+  });
+
+  it("When the API's throttle stopped attempts of an address, then fraud-report shows them in its throttled column", async () => {
+    await store.recordThrottledAttempts([{ minute: new Date(), subjectKind: "ip", subject: "203.0.113.77", attempts: 2 }]);
+    const lines = await run(["fraud-report", "--by", "ip"]);
+    expect(lines.find((l) => l.startsWith("203.0.113.77"))).to.match(/^203\.0\.113\.77\s+0\s+0\s+2\s+0\s/);
+    const rows = JSON.parse((await run(["--json", "fraud-report", "--by", "ip"])).join("\n"));
+    expect(rows.find((r: { subject: string }) => r.subject === "203.0.113.77")).to.include({ refusals: 0, throttled: 2 });
   });
 
   it("When an option is malformed, then the command is refused before the store is opened", async () => {

@@ -79,7 +79,7 @@ export function createApp(options: { store: CouponStore; config: ApiConfig; logg
     store,
     config,
     logger,
-    throttle: options.throttle ?? createThrottle(config.throttle, logger),
+    throttle: options.throttle ?? createThrottle(config.throttle, logger, store),
     metrics: createMetrics(store),
     state: { shuttingDown: false },
   };

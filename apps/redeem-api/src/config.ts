@@ -18,12 +18,17 @@ export type ApiConfig = {
   bodyLimitBytes: number;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   throttle: {
-    /** Failed redemption attempts allowed per user within the window. */
+    /** Refused attempts (redemptions, validations) allowed per end user within the window. */
     userFailures: number;
-    /** Failed redemption attempts allowed per end-user IP within the window. */
+    /** Refused attempts allowed per end-user address (body ipAddress; IPv6 by /64) within the window. */
     ipFailures: number;
-    /** The window failures are counted in; a user or IP that used its allowance waits for the window's end. */
+    /** Refused attempts allowed per calling service (API key) within the window: codes that do not
+     *  exist, by redemption, validation or lookup. */
+    clientFailures: number;
+    /** The window failures are counted in; a subject that used its allowance waits for the window's end. */
     windowSeconds: number;
+    /** How often throttled attempts counted in memory are written to the store (for the fraud report). */
+    flushSeconds: number;
     redisUrl: string | null;
     redisPrefix: string;
   };
@@ -77,7 +82,9 @@ const envSchema = {
   COUPONS_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   COUPONS_THROTTLE_USER_FAILURES: int(1, 1_000_000).default(10),
   COUPONS_THROTTLE_IP_FAILURES: int(1, 1_000_000).default(50),
+  COUPONS_THROTTLE_CLIENT_FAILURES: int(1, 100_000_000).default(1000),
   COUPONS_THROTTLE_WINDOW_SECONDS: int(1, 86_400).default(900),
+  COUPONS_THROTTLE_FLUSH_SECONDS: int(1, 3600).default(5),
   COUPONS_REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\/\S+$/, "must be a redis:// or rediss:// URL")
@@ -114,7 +121,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throttle: {
       userFailures: v.COUPONS_THROTTLE_USER_FAILURES as number,
       ipFailures: v.COUPONS_THROTTLE_IP_FAILURES as number,
+      clientFailures: v.COUPONS_THROTTLE_CLIENT_FAILURES as number,
       windowSeconds: v.COUPONS_THROTTLE_WINDOW_SECONDS as number,
+      flushSeconds: v.COUPONS_THROTTLE_FLUSH_SECONDS as number,
       redisUrl: (v.COUPONS_REDIS_URL as string | undefined) ?? null,
       redisPrefix: v.COUPONS_REDIS_PREFIX as string,
     },

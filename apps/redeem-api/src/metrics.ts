@@ -8,6 +8,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 export type Metrics = {
   registry: Registry;
   redemptions: Counter<"outcome">;
+  /** Attempts the throttle answered 429, by operation and by the subject that had no allowance left. */
+  throttled: Counter<"operation" | "by">;
   middleware(req: Request, res: Response, next: NextFunction): void;
 };
 
@@ -21,6 +23,12 @@ export function createMetrics(store?: CouponStore): Metrics {
     labelNames: ["outcome"] as const,
     registers: [registry],
   });
+  const throttled = new Counter({
+    name: "coupons_throttled_total",
+    help: "Attempts answered 429 by the throttle, by operation (redeem, validate, lookup) and by the subject out of allowance (user, ip, client)",
+    labelNames: ["operation", "by"] as const,
+    registers: [registry],
+  });
   const duration = new Histogram({
     name: "coupons_http_request_duration_seconds",
     help: "HTTP request latency by route template, method and status",
@@ -31,6 +39,7 @@ export function createMetrics(store?: CouponStore): Metrics {
   return {
     registry,
     redemptions,
+    throttled,
     middleware(req, res, next) {
       const start = process.hrtime.bigint();
       res.once("finish", () => {

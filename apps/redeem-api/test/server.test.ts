@@ -16,6 +16,7 @@ describe("configuration", () => {
     expect(c.apiKeys.map((k) => k.id)).to.deep.equal(["shop", "reader", "admin", "other"]);
     expect(c.trustProxy).to.equal(false);
     expect(c.throttle.redisUrl).to.equal(null);
+    expect(c.throttle).to.include({ userFailures: 10, ipFailures: 50, clientFailures: 1000, windowSeconds: 900, flushSeconds: 5 });
   });
 
   it("When a value is bad, then loading stops with an error naming the variable and not echoing secrets", () => {
@@ -25,6 +26,8 @@ describe("configuration", () => {
     expect(bad({ COUPONS_API_KEYS: '[{"id":"a","sha256":"abc","scopes":["redeem"]}]' })).to.throw(ConfigError, /\[0\]\.\[sha256\]/);
     expect(bad({ COUPONS_API_KEYS: `[{"id":"a","sha256":"${"a".repeat(64)}","scopes":["root"]}]` })).to.throw(ConfigError, /scopes/);
     expect(bad({ COUPONS_TRUST_PROXY: "true" })).to.throw(ConfigError, /^COUPONS_TRUST_PROXY /);
+    expect(bad({ COUPONS_THROTTLE_CLIENT_FAILURES: "0" })).to.throw(ConfigError, /^COUPONS_THROTTLE_CLIENT_FAILURES /);
+    expect(bad({ COUPONS_THROTTLE_FLUSH_SECONDS: "soon" })).to.throw(ConfigError, /^COUPONS_THROTTLE_FLUSH_SECONDS /);
     expect(bad({ COUPONS_REDIS_URL: "http://secret:pw@host" }))
       .to.throw(ConfigError, /^COUPONS_REDIS_URL /)
       .and.not.to.match(/pw/);

@@ -87,7 +87,7 @@ function throttleScenarios(kind: "memory" | "redis") {
     }
     const r = await api.post("/v1/redemptions", { code: unique("guess"), userId: unique("fresh"), ipAddress: ip }, KEYS.shop);
     expect(r.status).to.equal(429);
-    expect(r.body.detail).to.contain("client address");
+    expect(r.body.detail).to.contain("end-user address");
     const other = await api.post(
       "/v1/redemptions",
       { code: unique("guess"), userId: unique("fresh"), ipAddress: "198.51.100.78" },

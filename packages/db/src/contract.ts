@@ -408,7 +408,24 @@ export interface CouponStore {
   /** Deletes idempotency keys created before `before`, in batches; returns how many. A retry with a
    *  purged key is a new request. */
   purgeIdempotencyKeys(before: Date): Promise<number>;
+
+  // throttle (issue 12): what the redeem API's throttle needs of the store.
+  /** The outcome sp_RedeemCoupon stored for the key, as its replay returns it (replayed: true), or
+   *  null when the key has no finished outcome. One read by key on the primary; changes and logs
+   *  nothing. IDEMPOTENCY_MISMATCH when the key was used with another requestHash. */
+  getIdempotentOutcome(idempotencyKey: string, requestHash: string): Promise<RedeemResult | null>;
+  /** Adds per-minute counts of attempts the throttle stopped (at most 5000 rows per call; rows with
+   *  the same minute, kind and subject are summed); returns the rows written. fraudReport reports them. */
+  recordThrottledAttempts(rows: readonly ThrottledAttempts[]): Promise<number>;
 }
+
+/** Who a throttled attempt was counted against: the end user, the end user's address (IPv4, or an
+ *  IPv6 /64 prefix), or the calling service (its API key id). */
+export const THROTTLE_SUBJECT_KINDS = ["user", "ip", "client"] as const;
+export type ThrottleSubjectKind = (typeof THROTTLE_SUBJECT_KINDS)[number];
+
+/** Attempts stopped by the throttle for one subject within one minute (truncated to the minute). */
+export type ThrottledAttempts = { minute: Date; subjectKind: ThrottleSubjectKind; subject: string; attempts: number };
 
 export type ReadRoute = "primary" | "replica";
 /** One routed analytics call: which connection served it. */
@@ -473,9 +490,12 @@ export type FraudReportRow = {
   distinctCodes: number;
   /** Refusal reasons with their counts, most frequent first. */
   reasons: { reason: string; count: number }[];
-  /** First and last refused attempt in the window. */
+  /** First and last refused or throttled attempt in the window (throttled ones to the minute). */
   firstSeen: Date;
   lastSeen: Date;
+  /** Attempts the API's throttle stopped before the store (recordThrottledAttempts), counted by the
+   *  minutes that start in the window; always 0 by campaign. Offenders rank by refusals + throttled. */
+  throttled: number;
 };
 
 /** The seed's threshold: "partition Coupons by CampaignId if > 10M rows". */

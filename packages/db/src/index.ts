@@ -29,6 +29,7 @@ export {
   FORBIDDEN_CHARACTERS,
 } from "./limits.ts";
 export { defineStore, type EngineOps } from "./store.ts";
+export { MAX_THROTTLED_ROWS } from "./throttle-input.ts";
 export * from "./generation-request.ts";
 export { WAITING_LIST_LIMIT, type WaitingQueue, waitingQueue } from "./queue.ts";
 export * from "./env.ts";

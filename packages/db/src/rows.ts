@@ -149,6 +149,7 @@ export function fraudRowFromRow(r: Row): FraudReportRow {
     reasons: reasons.map((x) => ({ reason: String(x.reason), count: Number(x.n) })),
     firstSeen: date(r, "FirstSeen"),
     lastSeen: date(r, "LastSeen"),
+    throttled: num(r, "Throttled"),
   };
 }
 

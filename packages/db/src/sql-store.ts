@@ -22,6 +22,7 @@ import type {
   RedemptionStats,
   RouteEvent,
   ScaleStatus,
+  ThrottledAttempts,
   ValidateResult,
 } from "./contract.ts";
 import type { ArchiveOps } from "./archive.ts";
@@ -54,6 +55,7 @@ import type { CheckedRedeem } from "./validate.ts";
 import { pgListUserRedemptions, pgReverseRedemption } from "./reversals.ts";
 import { exportPages, purgeInBatches } from "./paging.ts";
 import { documentOf, one, redeemResultFromJson, validateResultFromJson } from "./results.ts";
+import { idempotentOutcome, recordThrottled } from "./sql-throttle.ts";
 
 /** The channel database/postgres/0011_generation_cancel.sql NOTIFYs when a request becomes Requested. */
 export const GENERATION_CHANNEL = "coupons_generation_requests";
@@ -340,6 +342,10 @@ export class SqlEngine implements EngineOps {
       return Number(one(rows, "sp_PurgeIdempotencyKeys").n);
     });
   }
+
+  // throttle (issue 12): the calls live in sql-throttle.ts
+  getIdempotentOutcome = (key: string, hash: string) => idempotentOutcome((t, p) => this.#q(t, p), key, hash);
+  recordThrottledAttempts = (rows: ThrottledAttempts[]) => recordThrottled((t, p) => this.#q(t, p), rows);
 
   close(): Promise<void> {
     return this.#parts.close();

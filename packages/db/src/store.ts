@@ -36,6 +36,7 @@ import {
   type UserHistoryFilter,
   type UserHistoryItem,
   StoreError,
+  type ThrottledAttempts,
   type ValidateResult,
   lastClosedQuarterEnd,
 } from "./contract.ts";
@@ -61,6 +62,7 @@ import {
   checkRedeemInput,
   checkStatus,
 } from "./validate.ts";
+import { checkIdempotentLookup, checkThrottledRows } from "./throttle-input.ts";
 
 export type CheckedCampaign = Required<CampaignInput>;
 export type CheckedGenerationRequest = Required<GenerationRequestInput> & { requestId: string; prefix: string };
@@ -108,6 +110,9 @@ export interface EngineOps {
   fraudReport(f: Required<FraudReportInput>): Promise<FraudReportRow[]>;
   getScaleStatus(archiveBefore: Date): Promise<ScaleStatus>;
   purgeIdempotencyKeys(before: Date): Promise<number>;
+  getIdempotentOutcome(idempotencyKey: string, requestHash: string): Promise<RedeemResult | null>;
+  /** Rows checked, minutes truncated; never empty. */
+  recordThrottledAttempts(rows: ThrottledAttempts[]): Promise<number>;
 }
 
 function failed(message: string): never {
@@ -207,6 +212,12 @@ export function defineStore(engine: EngineOps): CouponStore {
         options?.archiveBefore === undefined ? lastClosedQuarterEnd() : checkDate("archiveBefore", options.archiveBefore),
       ),
     purgeIdempotencyKeys: async (before: Date) => engine.purgeIdempotencyKeys(checkDate("before", before)),
+    getIdempotentOutcome: async (idempotencyKey: string, requestHash: string) =>
+      engine.getIdempotentOutcome(...checkIdempotentLookup(idempotencyKey, requestHash)),
+    recordThrottledAttempts: async (rows: readonly ThrottledAttempts[]) => {
+      const checked = checkThrottledRows(rows);
+      return checked.length === 0 ? 0 : engine.recordThrottledAttempts(checked);
+    },
   };
 }
 

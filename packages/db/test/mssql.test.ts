@@ -12,6 +12,7 @@ import { migrateMssql, splitBatches } from "../src/engines/mssql-migrate.ts";
 import { databaseDir, readMigrations, readRepeatables } from "../src/migrate.ts";
 import { conformanceSuite } from "./conformance.ts";
 import { operationsSuite } from "./operations.ts";
+import { throttleStoreSuite } from "./throttle-store.ts";
 import {
   MSSQL_RCSI,
   MSSQL_URL,
@@ -52,6 +53,7 @@ describeMssql(`mssql engine (READ_COMMITTED_SNAPSHOT ${MSSQL_RCSI})`, () => {
   conformanceSuite(mssqlEngine);
   // Archive, fraud report, scale status and key purge: every engine runs the operations suite.
   operationsSuite(mssqlEngine);
+  throttleStoreSuite(mssqlEngine);
 
   describe("SQL Server specifics", function () {
     this.timeout(120_000);

@@ -125,7 +125,9 @@ export function registerOpsCommands(program: Command, deps: OpsDeps): Command {
 
   program
     .command("fraud-report")
-    .description("Refused redemption attempts per ip, user or campaign over a time window: the top offenders.")
+    .description(
+      "Refused redemption attempts per ip, user or campaign over a time window, with the attempts the API's throttle stopped (ip, user): the top offenders.",
+    )
     .option("--since <date>", "start of the window (a whole day starts at 00:00 UTC; default: 24 hours ago)", dateArg("start"))
     .option("--until <date>", "end of the window, exclusive (a whole day: its start; default: now)", dateArg("start"))
     .addOption(new Option("--by <dimension>", "group by").choices(FRAUD_DIMENSIONS).default("ip"))
@@ -136,7 +138,7 @@ export function registerOpsCommands(program: Command, deps: OpsDeps): Command {
       const since = o.since ?? new Date(until.getTime() - DAY);
       const rows = await deps.withStore((store) => store.fraudReport({ since, until, by: o.by, top: o.top }));
       if (json()) return doc(rows);
-      out(`Refused attempts by ${o.by}, ${since.toISOString()} to ${until.toISOString()}: ${rows.length} offender(s)`);
+      out(`Refused and throttled attempts by ${o.by}, ${since.toISOString()} to ${until.toISOString()}: ${rows.length} offender(s)`);
       for (const line of fraudTable(rows)) out(line);
     });
 
@@ -156,11 +158,12 @@ export function registerOpsCommands(program: Command, deps: OpsDeps): Command {
 
 function fraudTable(rows: FraudReportRow[]): string[] {
   if (rows.length === 0) return ["(none)"];
-  const header = ["subject", "attempts", "refusals", "codes", "first seen", "last seen", "reasons"];
+  const header = ["subject", "attempts", "refusals", "throttled", "codes", "first seen", "last seen", "reasons"];
   const body = rows.map((r) => [
     r.subject,
     n(r.attempts),
     n(r.refusals),
+    n(r.throttled),
     n(r.distinctCodes),
     r.firstSeen.toISOString(),
     r.lastSeen.toISOString(),

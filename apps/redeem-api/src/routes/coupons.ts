@@ -6,6 +6,7 @@ import { z } from "zod";
 import { notFound } from "../problems.ts";
 import { DATABASE_DOWN, type Deps, type Operation, type Register } from "../routing.ts";
 import { CouponDetails, ExpiredCoupons } from "../schemas.ts";
+import { THROTTLED, subjectsOf, throttledProblem } from "../throttle-http.ts";
 import { couponCode, id, userId } from "../validation.ts";
 
 const codeParams = z.object({ code: couponCode.describe("the coupon's code, in any case") });
@@ -48,11 +49,12 @@ export const getCouponDetails = {
   tag: "Coupons",
   summary: "Look a coupon up: its campaign and whether it can be redeemed now",
   description:
-    "The status is computed when asked: available, assigned (kept for one user), redeemed, expired, or campaign_inactive. Nothing changes.",
+    "The status is computed when asked: available, assigned (kept for one user), redeemed, expired, or campaign_inactive. Nothing changes. " +
+    "A code that does not exist spends a unit of the calling service's throttle allowance (the same as a refused redemption of an unknown code).",
   access: ["read"],
   params: codeParams,
   success: { status: 200, description: "The coupon", schema: CouponDetails, example: exampleDetails },
-  problems: { 404: "COUPON_NOT_FOUND: no coupon has this code", ...DATABASE_DOWN },
+  problems: { 404: "COUPON_NOT_FOUND: no coupon has this code", 429: THROTTLED, ...DATABASE_DOWN },
 } as const satisfies Operation;
 
 export const assignCoupon = {
@@ -141,10 +143,20 @@ export const expireCampaignCoupons = {
 } as const satisfies Operation;
 
 export function couponRoutes(register: Register, deps: Deps): void {
-  const { store } = deps;
+  const { store, throttle, metrics } = deps;
   register(getCouponDetails, async ({ params }, _req, res) => {
-    const details = await store.getCouponDetails(params.code);
+    // a lookup of a code that does not exist spends the calling service's allowance (throttle.ts)
+    const taken = await throttle.take(subjectsOf(res, null, null));
+    if (!taken.allowed) throw throttledProblem(metrics, "lookup", taken);
+    let details: Awaited<ReturnType<typeof store.getCouponDetails>>;
+    try {
+      details = await store.getCouponDetails(params.code);
+    } catch (err) {
+      await throttle.giveBack(taken.held);
+      throw err;
+    }
     if (!details) throw notFound(`coupon ${params.code.toUpperCase()} does not exist`, "COUPON_NOT_FOUND");
+    await throttle.giveBack(taken.held);
     res.json(details);
   });
   register(assignCoupon, async ({ params, body }, _req, res) => {

@@ -1,21 +1,26 @@
-// POST /v1/redemptions (redeem) and POST /v1/validations (check without redeeming). Both are
-// throttled per user and per end-user IP on refusals: validate would otherwise be a free oracle for
-// guessing codes.
+// POST /v1/redemptions (redeem) and POST /v1/validations (check without redeeming). Both take the
+// throttle's allowance before the store call and give it back when the attempt is accepted
+// (throttle.ts): validate would otherwise be a free oracle for guessing codes. A redemption whose
+// Idempotency-Key has a stored outcome is answered from it before the throttle.
 import { createHash } from "node:crypto";
-import type { Request, Response } from "express";
-import { type RefusalCode, normalizeCode } from "@coupons/db";
+import type { Response } from "express";
+import { type RedeemResult, type RefusalCode, normalizeCode } from "@coupons/db";
 import { z } from "zod";
 import { callerOf } from "../auth.ts";
 import { clientIdOf } from "../client-id.ts";
-import { HttpProblem, refusalProblem, sendProblem } from "../problems.ts";
+import { refusalProblem, sendProblem } from "../problems.ts";
 import { DATABASE_DOWN, type Deps, type Operation, type Register } from "../routing.ts";
 import { Redemption, Validation } from "../schemas.ts";
+import type { Held, Throttle } from "../throttle.ts";
+import { THROTTLED, endUserAddress, loggedAddress, subjectsOf, throttledProblem } from "../throttle-http.ts";
 import { couponCode, userId } from "../validation.ts";
 
 const ipAddress = z
   .union([z.ipv4(), z.ipv6()], "must be an IPv4 or IPv6 address")
   .optional()
-  .describe("the end user's address, when a service calls on the user's behalf (otherwise the caller's)");
+  .describe(
+    "the end user's address, when a service calls on the user's behalf: throttled per address (IPv4-mapped IPv6 as IPv4, IPv6 by /64); without it only the user and the calling service are throttled, and the caller's own address is logged",
+  );
 
 const redeemBody = z
   .object({
@@ -51,7 +56,7 @@ const REFUSALS = {
   404: "COUPON_NOT_FOUND: no coupon has this code",
   409: "ALREADY_REDEEMED, USER_LIMIT_REACHED or CAMPAIGN_LIMIT_REACHED",
   422: "CAMPAIGN_INACTIVE, COUPON_EXPIRED, or IDEMPOTENCY_MISMATCH (the key was used with another body)",
-  429: "TOO_MANY_FAILED_ATTEMPTS: too many refusals for the user or the client address; retry after Retry-After seconds",
+  429: THROTTLED,
   ...DATABASE_DOWN,
 } as const;
 
@@ -64,7 +69,8 @@ export const redeemCoupon = {
   description:
     "Checks the coupon, its campaign, the user's and the campaign's limits, and redeems it in one transaction; the answer carries the discount to apply. " +
     "Every attempt is recorded with the end user's address and user agent. Refusals are problem documents whose code says why; " +
-    "refused attempts count towards the user's and the address's throttle.",
+    "Each attempt takes a unit of the throttle's allowances (user, end-user address, calling service) before the database is asked and gives it back when accepted; " +
+    "a retry with an Idempotency-Key whose outcome is stored is answered from it even while the user is throttled.",
   access: ["redeem"],
   headers: idempotencyHeaders,
   body: redeemBody,
@@ -128,51 +134,10 @@ export function requestHash(body: z.output<typeof redeemBody>): string {
     .digest("hex");
 }
 
-function endUser(req: Request, body: { ipAddress?: string | undefined; userAgent?: string | undefined }) {
-  // req.ip honours X-Forwarded-For only as far as the configured trusted proxies (trust proxy)
-  return { ip: body.ipAddress ?? req.ip ?? null, userAgent: body.userAgent ?? req.get("user-agent") ?? null };
-}
-
 export function redemptionRoutes(register: Register, deps: Deps): void {
   const { store, throttle, metrics } = deps;
-  const throttled = async (res: Response, user: string, ip: string | null): Promise<boolean> => {
-    const verdict = await throttle.check(user, ip);
-    if (verdict.allowed) return false;
-    metrics.redemptions.inc({ outcome: "throttled" });
-    sendProblem(
-      res,
-      new HttpProblem(
-        429,
-        "TOO_MANY_FAILED_ATTEMPTS",
-        "Too many failed attempts",
-        `too many refused attempts for this ${verdict.by === "user" ? "user" : "client address"}; retry after ${verdict.retryAfterSeconds} s`,
-        {},
-        { "Retry-After": String(verdict.retryAfterSeconds) },
-      ),
-    );
-    return true;
-  };
 
-  register(redeemCoupon, async ({ headers, body }, req, res) => {
-    const key = headers["Idempotency-Key"];
-    const who = endUser(req, body);
-    if (await throttled(res, body.userId, who.ip)) return;
-    let result: Awaited<ReturnType<typeof store.redeemCoupon>>;
-    try {
-      result = await store.redeemCoupon({
-        code: body.code,
-        userId: body.userId,
-        ipAddress: who.ip,
-        userAgent: who.userAgent,
-        // scoped by API key: two consumer services cannot collide on (or read) each other's keys
-        idempotencyKey: key === undefined ? null : `${callerOf(res).keyId}:${key}`,
-        requestHash: key === undefined ? null : requestHash(body),
-        clientId: clientIdOf(res),
-      });
-    } catch (err) {
-      metrics.redemptions.inc({ outcome: "error" });
-      throw err;
-    }
+  const answer = (res: Response, result: RedeemResult) => {
     if (result.replayed) res.setHeader("Idempotent-Replayed", "true");
     if (result.ok) {
       metrics.redemptions.inc({ outcome: result.replayed ? "replayed" : "redeemed" });
@@ -189,14 +154,55 @@ export function redemptionRoutes(register: Register, deps: Deps): void {
       return;
     }
     metrics.redemptions.inc({ outcome: result.replayed ? "replayed" : result.reason });
-    if (!result.replayed) await throttle.recordFailure(body.userId, who.ip);
     sendProblem(res, refusalProblem(result.reason, result.couponCode, result.campaignId, result.redemptionId));
+  };
+
+  register(redeemCoupon, async ({ headers, body }, req, res) => {
+    const key = headers["Idempotency-Key"];
+    const address = endUserAddress(body.ipAddress);
+    // scoped by API key: two consumer services cannot collide on (or read) each other's keys
+    const idempotencyKey = key === undefined ? null : `${callerOf(res).keyId}:${key}`;
+    const hash = key === undefined ? null : requestHash(body);
+    // a replay of a stored outcome skips the throttle: a locked-out client's retry gets its answer
+    if (idempotencyKey !== null && hash !== null) {
+      const stored = await store.getIdempotentOutcome(idempotencyKey, hash);
+      if (stored) return answer(res, stored);
+    }
+    const taken = await throttle.take(subjectsOf(res, body.userId, address));
+    if (!taken.allowed) throw throttledProblem(metrics, "redeem", taken);
+    let result: RedeemResult;
+    try {
+      result = await store.redeemCoupon({
+        code: body.code,
+        userId: body.userId,
+        ipAddress: loggedAddress(req, address),
+        userAgent: body.userAgent ?? req.get("user-agent") ?? null,
+        idempotencyKey,
+        requestHash: hash,
+        clientId: clientIdOf(res),
+      });
+    } catch (err) {
+      // not a refusal (the database is away, the key was reused): no allowance spent
+      await throttle.giveBack(taken.held);
+      metrics.redemptions.inc({ outcome: "error" });
+      throw err;
+    }
+    await giveBackUnlessGuess(throttle, taken.held, result.ok || result.replayed === true ? null : result.reason);
+    answer(res, result);
   });
 
-  register(validateCoupon, async ({ body }, req, res) => {
-    const who = endUser(req, body);
-    if (await throttled(res, body.userId, who.ip)) return;
-    const r = await store.validateCoupon({ code: body.code, userId: body.userId });
+  register(validateCoupon, async ({ body }, _req, res) => {
+    const address = endUserAddress(body.ipAddress);
+    const taken = await throttle.take(subjectsOf(res, body.userId, address));
+    if (!taken.allowed) throw throttledProblem(metrics, "validate", taken);
+    let r: Awaited<ReturnType<typeof store.validateCoupon>>;
+    try {
+      r = await store.validateCoupon({ code: body.code, userId: body.userId });
+    } catch (err) {
+      await throttle.giveBack(taken.held);
+      throw err;
+    }
+    await giveBackUnlessGuess(throttle, taken.held, r.ok ? null : r.reason);
     if (r.ok) {
       res.json({
         valid: true,
@@ -207,8 +213,15 @@ export function redemptionRoutes(register: Register, deps: Deps): void {
       });
       return;
     }
-    await throttle.recordFailure(body.userId, who.ip);
     const reason: RefusalCode = r.reason;
     res.json({ valid: false, couponCode: r.couponCode, campaignId: r.campaignId, reason });
   });
+}
+
+/** An accepted attempt gives every unit back. A refusal keeps the user's and the address's; the
+ *  calling service's is kept only for a code that does not exist (guessing): a flash sale's sold-out
+ *  refusals across thousands of honest users must not lock the whole service out. */
+export async function giveBackUnlessGuess(throttle: Throttle, held: Held, refusal: RefusalCode | null): Promise<void> {
+  if (refusal === null) await throttle.giveBack(held);
+  else if (refusal !== "COUPON_NOT_FOUND") await throttle.giveBack(held, ["client"]);
 }

@@ -12,6 +12,7 @@ import { mapMssqlError, withRetry } from "./mssql-errors.ts";
 import { generationCalls } from "./mssql-generation.ts";
 import { operationsCalls } from "./mssql-operations.ts";
 import { reversalCalls } from "./mssql-reversal.ts";
+import { throttleCalls } from "./mssql-throttle.ts";
 
 export { migrateMssql } from "./mssql-migrate.ts";
 export { buildMssqlSettings } from "./mssql-config.ts";
@@ -66,6 +67,7 @@ export async function openMssqlStore(c: MssqlStoreConfig, o: MssqlStoreOptions =
     ...generationCalls(calls),
     ...operationsCalls(calls),
     ...reversalCalls(calls),
+    ...throttleCalls(calls),
     async ping() {
       // No table is read, so the execute-only role may run it.
       try {
