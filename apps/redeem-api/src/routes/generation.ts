@@ -30,6 +30,12 @@ const requestBody = z
       .int("must be an integer")
       .optional()
       .describe("random characters after the prefix (default 12)"),
+    allowGuessable: z
+      .boolean("must be true or false")
+      .optional()
+      .describe(
+        "make the codes even if they are easy to guess: one random guess in a million or fewer would hit a valid one (existing plus requested codes over the code space); refused otherwise, with the odds",
+      ),
   })
   .strict();
 
