@@ -51,7 +51,9 @@ export async function startServer(options: { store: CouponStore; config: ApiConf
   await once(server, "listening");
   const { port } = server.address() as AddressInfo;
   const host = options.config.host === "0.0.0.0" || options.config.host === "::" ? "127.0.0.1" : options.config.host;
-  built.deps.logger.info({ port, engine: options.store.engine, throttle: built.deps.throttle.store }, "redeem API listening");
+  const { apiKeys, entra } = options.config;
+  const auth = { apiKeys: apiKeys.length, entraTenant: entra?.tenantId ?? null };
+  built.deps.logger.info({ port, engine: options.store.engine, throttle: built.deps.throttle.store, auth }, "redeem API listening");
   return { server, built, port, url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`, store: options.store };
 }
 
