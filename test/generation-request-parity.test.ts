@@ -16,6 +16,7 @@ type Body = {
   prefix?: string;
   codeLength?: number;
   expirationDate?: string;
+  allowGuessable?: boolean;
 };
 
 type Case = {
@@ -62,6 +63,16 @@ const CASES: Case[] = [
     expect: { field: "expirationDate", exit: EXIT.USAGE, status: 400 },
   },
   {
+    what: "codes easy to guess (100 codes of 5 random characters: one guess in 286,291 hits)",
+    body: { requestedAmount: 100, prefix: "GUESS-", codeLength: 5 },
+    expect: { field: "codeLength", exit: EXIT.REFUSED, status: 400 },
+  },
+  {
+    what: "codes easy to guess, allowed explicitly",
+    body: { requestedAmount: 100, prefix: "GUESSOK-", codeLength: 5, allowGuessable: true },
+    expect: { accepted: { prefix: "GUESSOK-", codeLength: 5 } },
+  },
+  {
     what: "an amount the code space cannot take",
     body: { requestedAmount: 20_000, prefix: "INF", codeLength: 4 },
     expect: { field: "requestedAmount", exit: EXIT.REFUSED, status: 400 },
@@ -96,6 +107,7 @@ function flags(body: Body, requestId: string): string[] {
   if (body.prefix !== undefined) args.push("--prefix", body.prefix);
   if (body.codeLength !== undefined) args.push("--length", String(body.codeLength));
   if (body.expirationDate !== undefined) args.push("--expires", body.expirationDate);
+  if (body.allowGuessable === true) args.push("--allow-guessable");
   return args;
 }
 
@@ -147,6 +159,10 @@ describePostgres("creating a generation request: the CLI and the HTTP API accept
         expect(r.stderr, explain(r)).to.contain(field);
         expect(h.status, h.text).to.equal(status);
         expect(h.body.detail, h.text).to.contain(field);
+        if (c.what.startsWith("codes easy to guess")) {
+          // the odds, in the same words through both
+          for (const text of [r.stderr, h.body.detail]) expect(text).to.contain("one random guess in 286,291 would hit a valid code");
+        }
         if (status === 400) expect(h.body.errors?.[0]?.field, h.text).to.equal(field);
         expect(await stored(viaCli), "the CLI wrote a refused request").to.equal(null);
         expect(await stored(viaApi), "the API wrote a refused request").to.equal(null);

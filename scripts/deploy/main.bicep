@@ -33,6 +33,12 @@ param deployApi bool = false
 @description('Image of the redeem API, e.g. <registry>.azurecr.io/coupons-redeem-api:<tag>.')
 param apiImage string = ''
 
+@description('Entra ID callers: the API app registration: its client id and/or App ID URI (comma-separated) whose tokens the API accepts beside API keys. Empty: API keys only.')
+param apiEntraAudience string = ''
+
+@description('Tenant whose tokens the API accepts (default: the tenant of this deployment).')
+param apiEntraTenantId string = tenant().tenantId
+
 param apiMinReplicas int = 1
 param apiMaxReplicas int = 5
 
@@ -154,6 +160,8 @@ module api 'modules/containerapp.bicep' = if (deployApi) {
     keyVaultUri: keyVault.outputs.vaultUri
     minReplicas: apiMinReplicas
     maxReplicas: apiMaxReplicas
+    entraAudience: apiEntraAudience
+    entraTenantId: apiEntraTenantId
   }
 }
 

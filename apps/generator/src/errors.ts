@@ -10,7 +10,7 @@ export const EXIT = {
   FAILED: 1,
   /** A bad or missing argument, option or setting; nothing was written. */
   USAGE: 2,
-  /** Refused: infeasible amount (nothing written), unknown campaign/request, a conflict with what is
+  /** Refused: infeasible amount or guessable codes (nothing written), unknown campaign/request, a conflict with what is
    *  stored, or a request that Failed earlier. */
   REFUSED: 3,
   /** Another live worker holds the generation request. */
@@ -28,7 +28,7 @@ const MEANING: Record<ExitCode, string> = {
   0: "done (run/generate/demo: the request is Generated)",
   1: "failed: the request was marked Failed (see its FailureReason), or an unexpected error",
   2: "usage: a bad or missing argument, option or setting; nothing was written",
-  3: "refused: amount infeasible for the prefix and length (nothing written), campaign or request\n     not found, a conflict with what is stored, or the request Failed earlier (--retry-failed)",
+  3: "refused: amount infeasible for the prefix and length, or codes easy to guess without\n     --allow-guessable (nothing written), campaign or request not found, a conflict with what is\n     stored, or the request Failed earlier (--retry-failed)",
   4: "busy: another live worker holds the generation request",
   5: "interrupted by SIGTERM/SIGINT: the work in flight finished; run it again to finish",
   6: "unavailable: the database could not be reached or the hold was lost; the request is resumable",
@@ -43,6 +43,7 @@ export type GeneratorErrorCode =
   | "INVALID_ARGUMENT" // a flag or option value is wrong; message names it
   | "NOT_FOUND" // the campaign or request named does not exist
   | "INFEASIBLE" // the amount cannot be drawn from the code space at a small collision rate
+  | "GUESSABLE" // the codes would be easy to guess, and --allow-guessable was not given
   | "CODE_SPACE_EXHAUSTED" // batches stopped making progress: the space is (nearly) full
   | "REQUEST_FAILED" // the request is Failed from an earlier run; retry explicitly
   | "BUSY" // another worker holds the request
@@ -53,6 +54,7 @@ const EXIT_BY_CODE: Record<GeneratorErrorCode, ExitCode> = {
   INVALID_ARGUMENT: EXIT.USAGE,
   NOT_FOUND: EXIT.REFUSED,
   INFEASIBLE: EXIT.REFUSED,
+  GUESSABLE: EXIT.REFUSED,
   CODE_SPACE_EXHAUSTED: EXIT.FAILED,
   REQUEST_FAILED: EXIT.REFUSED,
   BUSY: EXIT.BUSY,
@@ -87,7 +89,7 @@ export function exitCodeFor(err: unknown): ExitCode {
   if (err instanceof GeneratorError) return err.exitCode;
   if (err instanceof CommanderError) return EXIT.USAGE;
   // an amount that does not fit the code space is a refusal of what was asked, not a typing mistake
-  if (err instanceof GenerationRequestError && err.feasibility) return EXIT.REFUSED;
+  if (err instanceof GenerationRequestError && (err.feasibility || err.guessability)) return EXIT.REFUSED;
   if (err instanceof StoreError) {
     switch (err.code) {
       case "INVALID_INPUT":

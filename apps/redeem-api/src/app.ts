@@ -10,7 +10,7 @@ import { pinoHttp } from "pino-http";
 import type { CouponStore } from "@coupons/db";
 import type { ApiConfig } from "./config.ts";
 import { createMetrics } from "./metrics.ts";
-import { requireScope } from "./auth.ts";
+import { createAuthenticator, requireScope } from "./auth.ts";
 import { buildOpenApiDocument } from "./openapi.ts";
 import { HttpProblem, problemHandler } from "./problems.ts";
 import { campaignRoutes } from "./routes/campaigns.ts";
@@ -124,9 +124,10 @@ export function createApp(options: { store: CouponStore; config: ApiConfig; logg
   });
 
   const operations: Operation[] = [];
+  const auth = createAuthenticator(config);
   const register: Register = (op, handler) => {
     operations.push(op);
-    const handlers: RequestHandler[] = op.access === "public" ? [] : [requireScope(config.apiKeys, ...op.access)];
+    const handlers: RequestHandler[] = op.access === "public" ? [] : [requireScope(auth, ...op.access)];
     handlers.push(async (req, res) => {
       const headers = op.headers && Object.fromEntries(Object.keys(op.headers.shape).map((name) => [name, req.get(name)]));
       const input = {

@@ -1,13 +1,23 @@
-// API keys: sent in the X-API-Key header, configured as SHA-256 hashes with scopes. Checked in memory
-// (no database call per request), compared in constant time against every configured key.
+// Who is calling: an API key (X-API-Key, configured as SHA-256 hashes with scopes, checked in memory
+// in constant time against every configured key), or a Microsoft Entra ID access token
+// (Authorization: Bearer, entra.ts), whichever the configuration accepts. Either way the route sees
+// one Caller: its id (the key's id, or `entra:<client app id>`) keys idempotency records and
+// per-caller budgets, and its principal is what audit columns record.
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
-import type { ApiKey, Scope } from "./config.ts";
+import type { ApiConfig, ApiKey, Scope } from "./config.ts";
+import { type EntraVerifier, TokenRefused, createEntraVerifier } from "./entra.ts";
 import { HttpProblem } from "./problems.ts";
 
 export const API_KEY_HEADER = "x-api-key";
 
-export type Caller = { keyId: string; scopes: ReadonlySet<Scope> };
+export type Caller = {
+  /** The key's id, or `entra:<app id>` for a token (key ids cannot hold ':', so the two never meet). */
+  keyId: string;
+  /** For audit columns (createdBy, requestedBy): `apikey:<id>` or `entra:<app id>`. */
+  principal: string;
+  scopes: ReadonlySet<Scope>;
+};
 
 export function hashKey(key: string): string {
   return createHash("sha256").update(key, "utf8").digest("hex");
@@ -29,44 +39,77 @@ export function callerOf(res: Response): Caller {
   return c;
 }
 
-/** Middleware: a valid key with one of the scopes; 401 without a (valid) key, 403 without the scope. */
-export function requireScope(keys: readonly ApiKey[], ...anyOf: Scope[]): RequestHandler {
+/** Checks credentials as the configuration says: API keys, Entra ID tokens, or both. */
+export type Authenticator = { keys: readonly ApiKey[]; entra: EntraVerifier | null };
+
+export function createAuthenticator(config: Pick<ApiConfig, "apiKeys" | "entra">): Authenticator {
+  return { keys: config.apiKeys, entra: config.entra ? createEntraVerifier(config.entra) : null };
+}
+
+const unauthenticated = (auth: Authenticator, title: string, detail: string, bearerError?: string) => {
+  const challenges: string[] = [];
+  if (auth.keys.length > 0) challenges.push('ApiKey header="X-API-Key"');
+  if (auth.entra) challenges.push(`Bearer${bearerError ? ` error="${bearerError}"` : ""}`);
+  return new HttpProblem(401, "UNAUTHENTICATED", title, detail, {}, { "WWW-Authenticate": challenges.join(", ") });
+};
+
+/** What to send, as this API is configured. */
+function howTo(auth: Authenticator): string {
+  const ways = [
+    ...(auth.keys.length > 0 ? ["the API key in the X-API-Key header"] : []),
+    ...(auth.entra ? ["an Entra ID access token for this API in Authorization: Bearer"] : []),
+  ];
+  return `send ${ways.join(", or ")}`;
+}
+
+async function authenticate(auth: Authenticator, req: Request): Promise<Caller> {
+  const presented = req.get(API_KEY_HEADER);
+  const authorization = req.get("authorization");
+  if (presented !== undefined && authorization !== undefined) {
+    throw unauthenticated(auth, "Send one credential", "send either X-API-Key or Authorization, not both");
+  }
+  if (authorization !== undefined) {
+    const bearer = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(authorization);
+    if (!auth.entra) throw unauthenticated(auth, "Bearer tokens are not accepted", howTo(auth));
+    if (!bearer?.[1]) throw unauthenticated(auth, "The Authorization header is not a bearer token", howTo(auth), "invalid_request");
+    let token: Awaited<ReturnType<EntraVerifier["verify"]>>;
+    try {
+      token = await auth.entra.verify(bearer[1]);
+    } catch (err) {
+      if (!(err instanceof TokenRefused)) throw err;
+      if (err.unavailable) {
+        throw new HttpProblem(
+          503,
+          "UNAVAILABLE",
+          "The token cannot be checked now",
+          `${err.message}; retry later`,
+          {},
+          { "Retry-After": "5" },
+        );
+      }
+      throw unauthenticated(auth, "The access token is not valid", err.message, "invalid_token");
+    }
+    const keyId = `entra:${token.appId}`;
+    return { keyId, principal: keyId, scopes: token.scopes };
+  }
+  if (presented === undefined) throw unauthenticated(auth, "Credentials are required", howTo(auth));
+  if (auth.keys.length === 0) throw unauthenticated(auth, "API keys are not accepted", howTo(auth));
+  const key = findKey(auth.keys, presented);
+  if (!key) throw unauthenticated(auth, "The API key is not valid", howTo(auth));
+  return { keyId: key.id, principal: `apikey:${key.id}`, scopes: key.scopes };
+}
+
+/** Middleware: valid credentials with one of the scopes; 401 without (valid) credentials, 403 without the scope. */
+export function requireScope(auth: Authenticator, ...anyOf: Scope[]): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
-    const presented = req.get(API_KEY_HEADER);
-    if (!presented) {
-      next(
-        new HttpProblem(
-          401,
-          "UNAUTHENTICATED",
-          "An API key is required",
-          "send the API key in the X-API-Key header",
-          {},
-          {
-            "WWW-Authenticate": 'ApiKey header="X-API-Key"',
-          },
-        ),
-      );
-      return;
-    }
-    const key = findKey(keys, presented);
-    if (!key) {
-      next(
-        new HttpProblem(
-          401,
-          "UNAUTHENTICATED",
-          "The API key is not valid",
-          undefined,
-          {},
-          { "WWW-Authenticate": 'ApiKey header="X-API-Key"' },
-        ),
-      );
-      return;
-    }
-    res.locals.caller = { keyId: key.id, scopes: key.scopes } satisfies Caller;
-    if (anyOf.length > 0 && !anyOf.some((s) => key.scopes.has(s))) {
-      next(new HttpProblem(403, "FORBIDDEN", "The API key lacks the scope this endpoint needs", `needs scope ${anyOf.join(" or ")}`));
-      return;
-    }
-    next();
+    authenticate(auth, req).then((caller) => {
+      res.locals.caller = caller;
+      if (anyOf.length > 0 && !anyOf.some((s) => caller.scopes.has(s))) {
+        const what = caller.principal.startsWith("entra:") ? "The token's app roles do not grant" : "The API key lacks";
+        next(new HttpProblem(403, "FORBIDDEN", `${what} the scope this endpoint needs`, `needs scope ${anyOf.join(" or ")}`));
+        return;
+      }
+      next();
+    }, next);
   };
 }

@@ -9,10 +9,36 @@ export type Scope = (typeof SCOPES)[number];
 
 export type ApiKey = { id: string; sha256: Buffer; scopes: ReadonlySet<Scope> };
 
+/** Microsoft Entra ID access tokens accepted beside (or instead of) API keys. */
+export type EntraConfig = {
+  /** The directory (tenant) id: a GUID. */
+  tenantId: string;
+  /** The API's client id and/or App ID URI (v2.0 tokens carry the client id, v1.0 either). */
+  audiences: string[];
+  /** Where the tenant's keys are published: `<authority>/<tenant>/discovery/v2.0/keys`. */
+  authority: string;
+  /** The accepted `iss` values; null: the tenant's v2.0 and v1.0 issuers (entra.ts). */
+  issuers: string[] | null;
+  /** App role (the token's `roles`) -> the scopes it grants. */
+  roles: Record<string, Scope[]>;
+  clockToleranceSeconds: number;
+};
+
+export const DEFAULT_ENTRA_ROLES: Record<string, Scope[]> = {
+  "Coupons.Redeem": ["redeem"],
+  "Coupons.Read": ["read"],
+  "Coupons.Admin": ["admin"],
+};
+
 export type ApiConfig = {
   port: number;
   host: string;
+  /** Empty when only Entra ID tokens are accepted. */
   apiKeys: ApiKey[];
+  /** null: no bearer tokens, API keys only. */
+  entra: EntraConfig | null;
+  /** The HTTP server's limits: slow or idle connections are closed, and their number is capped. */
+  server: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number; maxConnections: number };
   /** Express `trust proxy`: false (ignore X-Forwarded-For), a hop count, or addresses/subnets. */
   trustProxy: boolean | number | string[];
   bodyLimitBytes: number;
@@ -64,11 +90,27 @@ const apiKeysSchema = z
   )
   .superRefine((keys, ctx) => {
     const seen = new Set<string>();
+    const hashes = new Map<string, string>();
     for (const [i, k] of keys.entries()) {
       if (seen.has(k.id)) ctx.addIssue({ code: "custom", path: [i, "id"], message: `id ${k.id} appears twice` });
       seen.add(k.id);
+      // one key would match two entries, and only the first one's scopes would ever apply
+      const hash = k.sha256.toLowerCase();
+      const first = hashes.get(hash);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: [i, "sha256"],
+          message: `the key ${k.id} has the same sha256 as the key ${first}: one key cannot have two entries; merge their scopes into one`,
+        });
+      } else hashes.set(hash, k.id);
     }
   });
+
+const entraRolesSchema = z.record(
+  z.string().regex(/^[\x21-\x7e]{1,120}$/, "a role name is 1-120 printable ASCII characters without spaces"),
+  z.array(z.enum(SCOPES)).min(1, "each role must grant at least one of redeem, read, admin"),
+);
 
 const int = envInt;
 const bool = envBool();
@@ -98,6 +140,19 @@ const envSchema = {
   COUPONS_MIGRATE_ON_START: bool.optional(),
   COUPONS_SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
   COUPONS_API_WORKER: bool.default(true),
+  COUPONS_API_ENTRA_TENANT_ID: z
+    .string()
+    .regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, "must be the tenant's id (a GUID)")
+    .optional(),
+  COUPONS_API_ENTRA_AUDIENCE: z.string().optional(),
+  COUPONS_API_ENTRA_AUTHORITY: z.string().default("https://login.microsoftonline.com"),
+  COUPONS_API_ENTRA_ISSUERS: z.string().optional(),
+  COUPONS_API_ENTRA_ROLES: z.string().optional(),
+  COUPONS_API_ENTRA_CLOCK_TOLERANCE_SECONDS: int(0, 300).default(60),
+  COUPONS_HEADERS_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  COUPONS_REQUEST_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
+  COUPONS_KEEP_ALIVE_TIMEOUT_MS: int(100, 600_000).default(5_000),
+  COUPONS_MAX_CONNECTIONS: int(1, 1_000_000).default(1_024),
 } as const;
 
 /** Reads and checks the configuration; throws ConfigError naming the first bad variable. */
@@ -111,10 +166,23 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const [name = "a setting", ...rest] = err.message.split(" ");
     throw new ConfigError(name, `is invalid: ${rest.join(" ")}`);
   }
+  const entra = parseEntra(v);
+  const headersTimeoutMs = v.COUPONS_HEADERS_TIMEOUT_MS as number;
+  const requestTimeoutMs = v.COUPONS_REQUEST_TIMEOUT_MS as number;
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new ConfigError("COUPONS_HEADERS_TIMEOUT_MS", `must be at most COUPONS_REQUEST_TIMEOUT_MS (${requestTimeoutMs})`);
+  }
   return {
     port: v.COUPONS_API_PORT as number,
     host: v.COUPONS_API_HOST as string,
-    apiKeys: parseApiKeys(v.COUPONS_API_KEYS as string | undefined),
+    apiKeys: parseApiKeys(v.COUPONS_API_KEYS as string | undefined, entra !== null),
+    entra,
+    server: {
+      headersTimeoutMs,
+      requestTimeoutMs,
+      keepAliveTimeoutMs: v.COUPONS_KEEP_ALIVE_TIMEOUT_MS as number,
+      maxConnections: v.COUPONS_MAX_CONNECTIONS as number,
+    },
     trustProxy: parseTrustProxy(v.COUPONS_TRUST_PROXY as string | undefined),
     bodyLimitBytes: v.COUPONS_BODY_LIMIT_BYTES as number,
     logLevel: v.COUPONS_LOG_LEVEL as ApiConfig["logLevel"],
@@ -135,12 +203,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   };
 }
 
-function parseApiKeys(raw: string | undefined): ApiKey[] {
+function parseApiKeys(raw: string | undefined, tokensAccepted: boolean): ApiKey[] {
   const name = "COUPONS_API_KEYS";
   if (raw === undefined) {
+    // Entra ID tokens alone are enough; with neither, no caller could ever be let in
+    if (tokensAccepted) return [];
     throw new ConfigError(
       name,
-      'is required: a JSON array like [{"id":"shop","sha256":"<hex of sha256(key)>","scopes":["redeem","read"]}]',
+      'is required: a JSON array like [{"id":"shop","sha256":"<hex of sha256(key)>","scopes":["redeem","read"]}] ' +
+        "(or accept Entra ID tokens instead: set COUPONS_API_ENTRA_TENANT_ID and COUPONS_API_ENTRA_AUDIENCE)",
     );
   }
   let json: unknown;
@@ -157,6 +228,80 @@ function parseApiKeys(raw: string | undefined): ApiKey[] {
   }
   if (r.data.length === 0) throw new ConfigError(name, "must list at least one key");
   return r.data.map((k) => ({ id: k.id, sha256: Buffer.from(k.sha256.toLowerCase(), "hex"), scopes: new Set(k.scopes) }));
+}
+
+const list = (raw: string) =>
+  raw
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+
+/** Entra ID settings: none of them (tokens not accepted), or at least the tenant and the audience. */
+function parseEntra(v: Record<string, unknown>): EntraConfig | null {
+  const tenantId = v.COUPONS_API_ENTRA_TENANT_ID as string | undefined;
+  const audience = v.COUPONS_API_ENTRA_AUDIENCE as string | undefined;
+  if (tenantId === undefined && audience === undefined) {
+    for (const other of ["COUPONS_API_ENTRA_ISSUERS", "COUPONS_API_ENTRA_ROLES"]) {
+      if (v[other] !== undefined)
+        throw new ConfigError(
+          other,
+          "is set, but Entra ID tokens are off: set COUPONS_API_ENTRA_TENANT_ID and COUPONS_API_ENTRA_AUDIENCE too",
+        );
+    }
+    return null;
+  }
+  if (tenantId === undefined) throw new ConfigError("COUPONS_API_ENTRA_TENANT_ID", "is required when COUPONS_API_ENTRA_AUDIENCE is set");
+  if (audience === undefined) {
+    throw new ConfigError(
+      "COUPONS_API_ENTRA_AUDIENCE",
+      "is required when COUPONS_API_ENTRA_TENANT_ID is set: the API's client id and/or App ID URI",
+    );
+  }
+  const audiences = list(audience);
+  if (audiences.length === 0) throw new ConfigError("COUPONS_API_ENTRA_AUDIENCE", "must name the API's client id and/or App ID URI");
+  const authority = (v.COUPONS_API_ENTRA_AUTHORITY as string).replace(/\/+$/, "");
+  let url: URL;
+  try {
+    url = new URL(authority);
+  } catch {
+    throw new ConfigError("COUPONS_API_ENTRA_AUTHORITY", "must be a URL like https://login.microsoftonline.com");
+  }
+  const loopback = url.hostname === "localhost" || url.hostname === "127.0.0.1" || url.hostname === "[::1]";
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) {
+    throw new ConfigError("COUPONS_API_ENTRA_AUTHORITY", "must be https:// (plain http only on loopback, for tests)");
+  }
+  if (url.search !== "" || url.hash !== "" || url.username !== "" || url.password !== "") {
+    throw new ConfigError("COUPONS_API_ENTRA_AUTHORITY", "must be the authority's host (and path), without query, fragment or credentials");
+  }
+  const issuersRaw = v.COUPONS_API_ENTRA_ISSUERS as string | undefined;
+  const issuers = issuersRaw === undefined ? null : list(issuersRaw);
+  if (issuers?.length === 0) throw new ConfigError("COUPONS_API_ENTRA_ISSUERS", "must list at least one issuer");
+  let roles = DEFAULT_ENTRA_ROLES;
+  const rolesRaw = v.COUPONS_API_ENTRA_ROLES as string | undefined;
+  if (rolesRaw !== undefined) {
+    let json: unknown;
+    try {
+      json = JSON.parse(rolesRaw);
+    } catch {
+      throw new ConfigError("COUPONS_API_ENTRA_ROLES", 'must be valid JSON: an object like {"Coupons.Redeem":["redeem"]}');
+    }
+    const r = entraRolesSchema.safeParse(json);
+    if (!r.success) {
+      const issue = r.error.issues[0];
+      const where = issue && issue.path.length > 0 ? ` at ${issue.path.join(".")}` : "";
+      throw new ConfigError("COUPONS_API_ENTRA_ROLES", `is invalid${where}: ${issue?.message ?? "bad value"}`);
+    }
+    if (Object.keys(r.data).length === 0) throw new ConfigError("COUPONS_API_ENTRA_ROLES", "must map at least one role");
+    roles = r.data;
+  }
+  return {
+    tenantId: tenantId.toLowerCase(),
+    audiences,
+    authority,
+    issuers,
+    roles,
+    clockToleranceSeconds: v.COUPONS_API_ENTRA_CLOCK_TOLERANCE_SECONDS as number,
+  };
 }
 
 function parseTrustProxy(raw: string | undefined): ApiConfig["trustProxy"] {

@@ -12,7 +12,13 @@ const CONTROL = "\\u0000-\\u001f\\u007f-\\u009f";
 const SURROGATE = "\\ud800-\\udfff";
 
 const PROBLEM_HEADERS: Partial<Record<ProblemStatus, Json>> = {
-  401: { "WWW-Authenticate": { required: true, description: "ApiKey", schema: { type: "string" } } },
+  401: {
+    "WWW-Authenticate": {
+      required: true,
+      description: "the accepted credentials: ApiKey and/or Bearer (with error=invalid_token for a refused token)",
+      schema: { type: "string" },
+    },
+  },
   405: { Allow: { required: true, description: "the methods the path answers", schema: { type: "string" } } },
   429: { "Retry-After": { required: true, description: "seconds until the window ends", schema: { type: "string", pattern: "^\\d+$" } } },
   503: { "Retry-After": { required: false, description: "seconds", schema: { type: "string", pattern: "^\\d+$" } } },
@@ -25,8 +31,11 @@ function impliedProblems(op: Operation): Partial<Record<ProblemStatus, string>> 
     500: "INTERNAL: an unexpected failure, logged with the request's X-Request-Id",
   };
   if (op.access !== "public") {
-    implied[401] = "UNAUTHENTICATED: no X-API-Key, or not a known key";
-    implied[403] = `FORBIDDEN: the key lacks the scope ${op.access.join(" or ")}`;
+    implied[401] =
+      "UNAUTHENTICATED: no credentials, an unknown X-API-Key, or a bearer token that is not valid (signature, issuer, audience, expiry)";
+    implied[403] = `FORBIDDEN: the key, or the token's app roles, lack the scope ${op.access.join(" or ")}`;
+    implied[503] =
+      "UNAVAILABLE: the Entra ID tenant's signing keys cannot be fetched to check a bearer token; retry after Retry-After seconds";
   }
   if (op.params || op.query || op.headers) implied[400] = "VALIDATION_FAILED: errors[] names each refused field";
   if (op.body) {
@@ -112,7 +121,10 @@ function operationObject(op: Operation, w: SchemaWriter): Json {
       },
     },
   };
-  const problems = { ...impliedProblems(op), ...op.problems };
+  const implied = impliedProblems(op);
+  const problems = { ...implied, ...op.problems };
+  // both the database and the token check may be away: say both
+  if (implied[503] && op.problems?.[503]) problems[503] = `${op.problems[503]}; or ${implied[503]}`;
   for (const status of Object.keys(problems).map(Number).sort() as ProblemStatus[]) {
     responses[status] = {
       description: problems[status],
@@ -125,7 +137,7 @@ function operationObject(op: Operation, w: SchemaWriter): Json {
     tags: [op.tag],
     summary: op.summary,
     description: op.description,
-    security: op.access === "public" ? [] : op.access.map((scope) => ({ apiKey: [scope] })),
+    security: op.access === "public" ? [] : op.access.flatMap((scope) => [{ apiKey: [scope] }, { entraId: [scope] }]),
     ...(parameters.length > 0 ? { parameters } : {}),
     ...(op.body
       ? {
@@ -154,7 +166,9 @@ export function buildOpenApiDocument(operations: readonly Operation[]): Json {
       version: "1.0.0",
       description:
         "Redeem, validate and look up coupons for consumer services; create campaigns and generation requests as an admin. " +
-        "Send the API key in X-API-Key. Errors are RFC 9457 problem details with a stable `code`.",
+        "Send the API key in X-API-Key, or a Microsoft Entra ID access token for this API in Authorization: Bearer " +
+        "(its app roles Coupons.Redeem, Coupons.Read, Coupons.Admin grant the scopes redeem, read, admin by default). " +
+        "Errors are RFC 9457 problem details with a stable `code`.",
     },
     servers: [{ url: "/" }],
     tags: [
@@ -166,7 +180,17 @@ export function buildOpenApiDocument(operations: readonly Operation[]): Json {
     ],
     paths,
     components: {
-      securitySchemes: { apiKey: { type: "apiKey", in: "header", name: "X-API-Key" } },
+      securitySchemes: {
+        apiKey: { type: "apiKey", in: "header", name: "X-API-Key", description: "An API key; its configured scopes apply" },
+        entraId: {
+          type: "http",
+          scheme: "bearer",
+          bearerFormat: "JWT",
+          description:
+            "An access token issued by the configured Microsoft Entra ID tenant for this API (audience: its client id or App ID URI), " +
+            "e.g. to a service's managed identity. Its app roles (`roles`) map to the scopes (COUPONS_API_ENTRA_ROLES).",
+        },
+      },
       schemas: w.components,
     },
   };

@@ -1,7 +1,7 @@
 // Starts and stops the redeem API: listen, and a graceful stop (stop accepting, let in-flight
 // requests finish up to a deadline, then close the throttle's Redis and the store).
 import { once } from "node:events";
-import { STATUS_CODES, type Server } from "node:http";
+import { STATUS_CODES, type Server, createServer } from "node:http";
 import type { Duplex } from "node:stream";
 import type { AddressInfo } from "node:net";
 import type { CouponStore } from "@coupons/db";
@@ -21,16 +21,39 @@ export type RunningServer = {
 export async function startServer(options: { store: CouponStore; config: ApiConfig; logger?: Logger }): Promise<RunningServer> {
   const built = createApp(options);
   await built.deps.throttle.ready();
-  const server = built.app.listen(options.config.port, options.config.host);
-  // keep-alive above a typical load balancer's idle timeout, so the balancer closes first
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  server.requestTimeout = 30_000;
+  const limits = options.config.server;
+  const server = createServer(
+    {
+      // a request's headers, and the whole request, must arrive in time (slow senders are closed)
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      // Node checks those timeouts on this period (its default of 30 s would let them overrun by as much)
+      connectionsCheckingInterval: Math.min(1_000, Math.max(50, Math.floor(limits.headersTimeoutMs / 4))),
+      // an idle keep-alive connection is closed after this (behind a proxy: above the proxy's idle timeout)
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+    },
+    built.app,
+  );
+  // connections over the cap are closed as they arrive (Node's 'drop'), idle or not
+  server.maxConnections = limits.maxConnections;
+  let dropped = 0;
+  let loggedAt = 0;
+  server.on("drop", () => {
+    // one line per 10 s at most, however many are refused
+    dropped++;
+    if (Date.now() - loggedAt < 10_000) return;
+    built.deps.logger.warn({ dropped, maxConnections: limits.maxConnections }, "connections refused: at the connection cap");
+    loggedAt = Date.now();
+    dropped = 0;
+  });
   server.on("clientError", answerClientError);
+  server.listen(options.config.port, options.config.host);
   await once(server, "listening");
   const { port } = server.address() as AddressInfo;
   const host = options.config.host === "0.0.0.0" || options.config.host === "::" ? "127.0.0.1" : options.config.host;
-  built.deps.logger.info({ port, engine: options.store.engine, throttle: built.deps.throttle.store }, "redeem API listening");
+  const { apiKeys, entra } = options.config;
+  const auth = { apiKeys: apiKeys.length, entraTenant: entra?.tenantId ?? null };
+  built.deps.logger.info({ port, engine: options.store.engine, throttle: built.deps.throttle.store, auth }, "redeem API listening");
   return { server, built, port, url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`, store: options.store };
 }
 

@@ -37,6 +37,35 @@ describe("configuration", () => {
   });
 });
 
+describe("configured API keys", () => {
+  const keys = (entries: { id: string; sha256: string }[]) =>
+    testEnv({ COUPONS_API_KEYS: JSON.stringify(entries.map((e) => ({ ...e, scopes: ["read"] }))) });
+
+  it("When the same key hash is listed twice (in any case), then loading stops naming both entries", () => {
+    const h = "ab".repeat(32);
+    expect(() =>
+      loadConfig(
+        keys([
+          { id: "shop", sha256: h },
+          { id: "ops", sha256: "cd".repeat(32) },
+          { id: "admin", sha256: h.toUpperCase() },
+        ]),
+      ),
+    ).to.throw(ConfigError, /^COUPONS_API_KEYS is invalid at \[2\]\.\[sha256\]: the key admin has the same sha256 as the key shop/);
+  });
+
+  it("When the same key id is listed twice, then loading stops naming the id", () => {
+    expect(() =>
+      loadConfig(
+        keys([
+          { id: "shop", sha256: "ab".repeat(32) },
+          { id: "shop", sha256: "cd".repeat(32) },
+        ]),
+      ),
+    ).to.throw(ConfigError, /^COUPONS_API_KEYS is invalid at \[1\]\.\[id\]: id shop appears twice/);
+  });
+});
+
 describe("behind a trusted proxy", () => {
   let store: CouponStore;
   let running: RunningServer;

@@ -101,9 +101,22 @@ export function withReadReplica(config: StoreConfig, readUrl: string | undefined
   return { ...config, ...(url ? { readUrl: url } : {}), ...(wantsIntent ? { readIntent: true } : {}) };
 }
 
-/** A URL with its password replaced, for messages and logs. */
-export function redact(url: string): string {
-  return url.replace(/(\/\/[^:/@]+:)[^@]*@/, "$1***@").replace(/(password|pwd)=([^;&]*)/gi, "$1=***");
+/**
+ * Text (a URL, a connection string, or a message holding them) with every password replaced, for
+ * messages and logs. In a URL the password runs from the first ':' after `//` to the LAST '@' of
+ * the URL: a password may hold '@', '/', '?' or ':' unencoded, and a user may hold '@' (Azure's
+ * `user@server`), so nothing shorter is safe; a path or query holding '@' is masked along with it.
+ * `password=`/`pwd=` values (URL queries, ADO strings, quoted or braced) are masked whole.
+ */
+export function redact(text: string): string {
+  return text
+    .replace(/\/\/([^\s"'<>]*)/g, (whole, rest: string) => {
+      const at = rest.lastIndexOf("@");
+      const colon = rest.indexOf(":");
+      if (at < 0 || colon < 0 || colon > at) return whole;
+      return `//${rest.slice(0, colon + 1)}***${rest.slice(at)}`;
+    })
+    .replace(/(password|pwd)(\s*=\s*)("(?:[^"]|"")*"|'(?:[^']|'')*'|\{(?:[^}]|\}\})*\}|[^;&]*)/gi, "$1$2***");
 }
 
 export function describeConfig(c: StoreConfig): string {

@@ -1,7 +1,8 @@
 // Creating a generation request: the one function every caller uses (the `coupons` CLI's `request
 // create`, `generate` and `demo`, the API's POST /v1/generation-requests). It owns the request's rules:
 // the prefix is upper-cased, the code length fits the column, the amount is feasible for the code
-// space (the collision-odds check, with numbers that say what would work), and the expiry is a date
+// space (the collision-odds check, with numbers that say what would work), the codes are not easy
+// to guess (unless the operator says so explicitly: allowGuessable), and the expiry is a date
 // with a zone or a whole UTC day (its end), not in the past. Every refusal is a StoreError naming the
 // field, and nothing is written.
 import { type CouponStore, type GenerationRequest, StoreError, type StoreErrorCode } from "./contract.ts";
@@ -119,6 +120,49 @@ export function checkFeasibility(input: {
 }
 
 // ---------------------------------------------------------------------------------------------
+// guessability
+
+/**
+ * The highest chance that one random guess of a code (prefix + random part) is a valid one, above
+ * which a request is refused unless the operator allows it explicitly: codes are bearer secrets,
+ * and a throttle only slows guessing down.
+ */
+export const MAX_GUESS_ODDS = 1e-6;
+
+export type Guessability = {
+  ok: boolean;
+  /** (existing + amount) / space: the chance one random guess hits a valid code. */
+  odds: number;
+  maxOdds: number;
+  /** The shortest length that keeps the odds within the limit, or null when none fits 50 characters. */
+  minLength: number | null;
+  message: string;
+};
+
+/** Would `existing` + `amount` codes of `prefix` + `length` random characters be too easy to guess? */
+export function checkGuessability(input: { amount: number; existing: number; prefix: string; length: number }): Guessability {
+  const { amount, existing, prefix, length } = input;
+  const space = codeSpace(length);
+  const odds = (existing + amount) / space;
+  let minLength: number | null = null;
+  for (let l = MIN_RANDOM_LENGTH; l <= MAX_CODE_LENGTH - prefix.length; l++) {
+    if ((existing + amount) / codeSpace(l) <= MAX_GUESS_ODDS) {
+      minLength = l;
+      break;
+    }
+  }
+  const ok = odds <= MAX_GUESS_ODDS;
+  const oneIn = `one random guess in ${fmt(Math.max(1, 1 / odds))}`;
+  const message =
+    `${length} random characters make the codes easy to guess: ${fmt(existing)} existing and ${fmt(amount)} requested codes ` +
+    `${prefix === "" ? "without a prefix" : `with prefix "${prefix}"`} among ${fmt(space)} possible ones, so ${oneIn} would hit a valid code ` +
+    `(the limit is one in ${fmt(1 / MAX_GUESS_ODDS)}). ` +
+    (minLength === null ? "" : `Use a length of ${minLength} or more, `) +
+    "or accept it explicitly (allowGuessable: true; the CLI's --allow-guessable)";
+  return { ok, odds, maxOdds: MAX_GUESS_ODDS, minLength, message };
+}
+
+// ---------------------------------------------------------------------------------------------
 // the request
 
 /** What a caller asks for. `requestedAmount` is the one name of the amount (the stored field too). */
@@ -133,6 +177,8 @@ export type NewGenerationRequest = {
   expirationDate?: Date | string | null;
   requestId?: string;
   requestedBy?: string | null;
+  /** Make codes that are easy to guess (checkGuessability) all the same; default false. Not stored. */
+  allowGuessable?: boolean;
 };
 
 export type CheckedNewGenerationRequest = {
@@ -148,15 +194,22 @@ export type CheckedNewGenerationRequest = {
 export type GenerationRequestField = keyof NewGenerationRequest;
 
 /** A refused generation request: `field` names the input at fault; `feasibility` is set when the amount
- *  does not fit the code space. The message starts with the field's name. */
+ *  does not fit the code space, `guessability` when the codes would be easy to guess. The message
+ *  starts with the field's name. */
 export class GenerationRequestError extends StoreError {
   readonly field: GenerationRequestField;
   readonly feasibility?: Feasibility;
-  constructor(field: GenerationRequestField, message: string, options: { code?: StoreErrorCode; feasibility?: Feasibility } = {}) {
+  readonly guessability?: Guessability;
+  constructor(
+    field: GenerationRequestField,
+    message: string,
+    options: { code?: StoreErrorCode; feasibility?: Feasibility; guessability?: Guessability } = {},
+  ) {
     super(options.code ?? "INVALID_INPUT", `${field} ${message}`);
     this.name = "GenerationRequestError";
     this.field = field;
     this.feasibility = options.feasibility;
+    this.guessability = options.guessability;
   }
 }
 
@@ -197,6 +250,7 @@ export function checkNewGenerationRequest(input: NewGenerationRequest, now: Date
       refuse("expirationDate", (err as Error).message);
     }
   } else if (e !== undefined && e !== null) refuse("expirationDate", "must be a date");
+  if (input.allowGuessable !== undefined && typeof input.allowGuessable !== "boolean") refuse("allowGuessable", "must be true or false");
   if (expirationDate && expirationDate.getTime() <= now.getTime()) {
     refuse("expirationDate", `must be in the future (got ${expirationDate.toISOString()}, now ${now.toISOString()})`);
   }
@@ -236,5 +290,9 @@ export async function submitGenerationRequest(
     maxCollisionRate: options.maxCollisionRate,
   });
   if (!f.ok) throw new GenerationRequestError("requestedAmount", `is infeasible: ${f.message}`, { feasibility: f });
+  if (input.allowGuessable !== true) {
+    const g = checkGuessability({ amount: r.requestedAmount, existing, prefix: r.prefix, length: r.codeLength });
+    if (!g.ok) throw new GenerationRequestError("codeLength", `is too short: ${g.message}`, { guessability: g });
+  }
   return store.createGenerationRequest(r);
 }

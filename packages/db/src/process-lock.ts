@@ -91,7 +91,7 @@ export async function acquireProcessLock(path: string, busy: (owner: LockOwner, 
   held.add(name);
   // written whole (temp file, then rename) so a reader never sees half of it
   const temp = `${path}.${process.pid}.tmp`;
-  writeFileSync(temp, JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() }));
+  writeFileSync(temp, JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() }), { mode: 0o600 });
   renameSync(temp, path);
   let released = false;
   return () => {

@@ -52,6 +52,24 @@ describe("store configuration", () => {
     expect(err.message).to.not.include("s3cret");
   });
 
+  it("masks the whole password in every URL and connection-string form, whatever it holds", () => {
+    const cases: [string, string][] = [
+      ["postgres://user:p@ss@host:5432/db", "postgres://user:***@host:5432/db"],
+      ["postgres://user:p@s:s/w?o#r@d@host/db?sslmode=require", "postgres://user:***@host/db?sslmode=require"],
+      ["postgres://:p@ss@host/db", "postgres://:***@host/db"],
+      ["postgres://admin@server:p@ss@host/db", "postgres://admin@server:***@host/db"],
+      ["mssql://sa:Pa@@ss:w0rd@sql.example.com:1433/coupons", "mssql://sa:***@sql.example.com:1433/coupons"],
+      ["postgres://user@host/db?password=p@ss&sslmode=require", "postgres://user@host/db?password=***&sslmode=require"],
+      ["Server=x;User Id=sa;Password={p@ss;w}};rd};Encrypt=true", "Server=x;User Id=sa;Password=***;Encrypt=true"],
+      ['Server=x;Password="p@ss;""word";Encrypt=true', "Server=x;Password=***;Encrypt=true"],
+      ["Server=x;Pwd = p@ss;", "Server=x;Pwd = ***;"],
+      ["cannot reach postgres://u:p@ss@h/db (ECONNREFUSED)", "cannot reach postgres://u:***@h/db (ECONNREFUSED)"],
+      ["postgres://user@host:5432/db", "postgres://user@host:5432/db"],
+    ];
+    for (const [input, masked] of cases) expect(redact(input), input).to.equal(masked);
+    expect(describeConfig(storeConfigFromUrl("postgres://user:p@ss@host/db"))).to.equal("postgres (postgres://user:***@host/db)");
+  });
+
   it("refuses to partition an engine that keeps Coupons in one table, saying why", async () => {
     await expectStoreError(partitionCoupons("embedded:memory"), "CONFIG", /keeps Coupons in one table.*docs\/scaling\.md/);
     await expectStoreError(

@@ -17,6 +17,19 @@ param maxReplicas int = 5
 @description('Key Vault secret holding the COUPONS_API_KEYS JSON (ids, sha256 hashes, scopes).')
 param apiKeysSecretName string = 'coupons-api-keys'
 
+@description('Accept Entra ID access tokens for the app registration of the API: its client id and/or App ID URI, comma-separated. Empty: API keys only.')
+param entraAudience string = ''
+
+@description('Tenant whose tokens are accepted (default: the tenant of this deployment).')
+param entraTenantId string = tenant().tenantId
+
+var entraEnv = empty(entraAudience)
+  ? []
+  : [
+      { name: 'COUPONS_API_ENTRA_TENANT_ID', value: entraTenantId }
+      { name: 'COUPONS_API_ENTRA_AUDIENCE', value: entraAudience }
+    ]
+
 resource app 'Microsoft.App/containerApps@2024-03-01' = {
   name: appName
   location: location
@@ -52,7 +65,7 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
             cpu: json('0.5')
             memory: '1Gi'
           }
-          env: [
+          env: concat([
             { name: 'COUPONS_API_PORT', value: '8080' }
             { name: 'COUPONS_API_HOST', value: '0.0.0.0' }
             // one proxy hop: the Container Apps ingress sets X-Forwarded-For
@@ -65,7 +78,9 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
             { name: 'COUPONS_KEYVAULT_URL', value: keyVaultUri }
             { name: 'COUPONS_KEYVAULT_CLIENT_ID', value: identityClientId }
             { name: 'COUPONS_API_KEYS_SECRET', value: apiKeysSecretName }
-          ]
+            // the ingress proxy keeps idle connections to the app: let it close them first
+            { name: 'COUPONS_KEEP_ALIVE_TIMEOUT_MS', value: '65000' }
+          ], entraEnv)
           probes: [
             {
               type: 'Startup'

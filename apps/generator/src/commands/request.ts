@@ -30,6 +30,7 @@ export type RequestFlags = {
   expires?: string;
   requestId?: string;
   requestedBy?: string;
+  allowGuessable?: boolean;
 };
 
 /** The flag that sets each field, named when the field is refused. */
@@ -41,6 +42,7 @@ const FLAG: Record<GenerationRequestField, string> = {
   expirationDate: "--expires <date>",
   requestId: "--request-id <id>",
   requestedBy: "--requested-by <who>",
+  allowGuessable: "--allow-guessable",
 };
 
 export function addRequestOptions(cmd: Command): Command {
@@ -52,7 +54,8 @@ export function addRequestOptions(cmd: Command): Command {
     .option("--length <n>", "random characters after the prefix", wholeArg, DEFAULT_CODE_LENGTH)
     .option("--expires <date>", "expiry of the codes: 2026-12-31 (the end of that day, UTC) or a date-time with a zone")
     .option("--request-id <id>", "id of the new request (default: a UUID)")
-    .option("--requested-by <who>", "who asked for the codes");
+    .option("--requested-by <who>", "who asked for the codes")
+    .option("--allow-guessable", "make the codes even if one random guess in a million or fewer would hit a valid one");
 }
 
 /** The flags as the request they ask for, checked by its own rules before any database is opened. */
@@ -71,6 +74,7 @@ export function requestInput(f: RequestFlags): NewGenerationRequest {
     expirationDate: f.expires ?? null,
     requestId: f.requestId,
     requestedBy: f.requestedBy ?? null,
+    allowGuessable: f.allowGuessable === true,
   };
   named(f, () => checkNewGenerationRequest(input));
   return input;
@@ -88,7 +92,13 @@ function named<T>(f: RequestFlags, fn: () => T): T {
 function withFlag(f: RequestFlags, err: unknown): unknown {
   if (!(err instanceof GenerationRequestError)) return err;
   const flag = err.field === "requestedAmount" && f.amount !== undefined ? "--amount <n>" : FLAG[err.field];
-  const code = err.feasibility ? "INFEASIBLE" : err.code === "NOT_FOUND" ? "NOT_FOUND" : "INVALID_ARGUMENT";
+  const code = err.feasibility
+    ? "INFEASIBLE"
+    : err.guessability
+      ? "GUESSABLE"
+      : err.code === "NOT_FOUND"
+        ? "NOT_FOUND"
+        : "INVALID_ARGUMENT";
   return new GeneratorError(code, `option '${flag}': ${err.message}`, { cause: err });
 }
 

@@ -251,7 +251,7 @@ export function campaignRoutes(register: Register, deps: Deps): void {
     res.json(await store.deleteCampaign(params.campaignId, { force: query.force === "true" }));
   });
   register(createCampaign, async ({ body }, _req, res) => {
-    const created = await store.createCampaign({ ...body, createdBy: `apikey:${callerOf(res).keyId}` });
+    const created = await store.createCampaign({ ...body, createdBy: callerOf(res).principal });
     res
       .status(201)
       .location(`/v1/campaigns/${encodeURIComponent(created.campaignId)}`)

@@ -30,6 +30,12 @@ const requestBody = z
       .int("must be an integer")
       .optional()
       .describe("random characters after the prefix (default 12)"),
+    allowGuessable: z
+      .boolean("must be true or false")
+      .optional()
+      .describe(
+        "make the codes even if they are easy to guess: one random guess in a million or fewer would hit a valid one (existing plus requested codes over the code space); refused otherwise, with the odds",
+      ),
   })
   .strict();
 
@@ -178,15 +184,13 @@ export const cancelGenerationRequest = {
 export function generationRoutes(register: Register, deps: Deps): void {
   const { store } = deps;
   register(createGenerationRequest, async ({ body }, _req, res) => {
-    const created = await submitGenerationRequest(store, { ...body, requestedBy: `apikey:${callerOf(res).keyId}` }).catch(
-      (err: unknown) => {
-        // a refused field answers like a body that fails its schema: 400 naming the field
-        if (!(err instanceof GenerationRequestError) || err.code !== "INVALID_INPUT") throw err;
-        throw new HttpProblem(400, "VALIDATION_FAILED", "The request is not valid", err.message, {
-          errors: [{ field: err.field, message: err.message }],
-        });
-      },
-    );
+    const created = await submitGenerationRequest(store, { ...body, requestedBy: callerOf(res).principal }).catch((err: unknown) => {
+      // a refused field answers like a body that fails its schema: 400 naming the field
+      if (!(err instanceof GenerationRequestError) || err.code !== "INVALID_INPUT") throw err;
+      throw new HttpProblem(400, "VALIDATION_FAILED", "The request is not valid", err.message, {
+        errors: [{ field: err.field, message: err.message }],
+      });
+    });
     res
       .status(201)
       .location(`/v1/generation-requests/${encodeURIComponent(created.requestId)}`)

@@ -2,13 +2,13 @@
 // folder, running the same SQL files as the postgres engine. One process owns a data folder at a
 // time (a lock the operating system releases when it dies: process-lock.ts); within it, claims are
 // kept in memory.
-import { mkdirSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { type CouponStore, type GenerationClaim, type RouteEvent, StoreError } from "../contract.ts";
 import { mapPgError } from "../errors.ts";
 import { type MigrationReport, databaseDir, pgMigrationTarget, runMigrations } from "../migrate.ts";
 import { acquireProcessLock } from "../process-lock.ts";
+import { prepareDataDir, restrictDataDir } from "./embedded-files.ts";
 import { type Row, requestFromRow } from "../rows.ts";
 import { SqlEngine } from "../sql-store.ts";
 import { defineStore } from "../store.ts";
@@ -25,11 +25,17 @@ export type EmbeddedOptions = {
 export async function openEmbeddedStore(opts: EmbeddedOptions): Promise<CouponStore & { migrate(): Promise<MigrationReport> }> {
   const memory = opts.dataDir === "memory";
   const dir = memory ? null : resolve(opts.dataDir);
+  // the folder is made private before anything is written in or beside it (the lock file)
+  try {
+    if (dir) prepareDataDir(dir);
+  } catch (err) {
+    throw new StoreError("UNAVAILABLE", `cannot create the embedded database folder ${dir}: ${(err as Error).message}`, { cause: err });
+  }
   const unlock = dir ? await lockDataDir(dir) : () => {};
   let db: PGlite;
   try {
-    if (dir) mkdirSync(dirname(dir), { recursive: true });
     db = await PGlite.create(dir ? { dataDir: dir } : {});
+    if (dir) restrictDataDir(dir);
   } catch (err) {
     unlock();
     throw new StoreError("UNAVAILABLE", `cannot open the embedded database at ${dir ?? "memory"}: ${(err as Error).message}`, {
