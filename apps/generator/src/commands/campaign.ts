@@ -1,8 +1,8 @@
 // `coupons campaign create|show|list|update|pause|resume|delete`: flags -> one CouponStore call each
 // (the store checks every value).
 import { CAMPAIGN_STATES, type CampaignPatch, type CampaignState, MAX_INT } from "@coupons/db";
-import { type Command, InvalidArgumentError } from "commander";
-import { dateArg, intArg, positiveArg } from "../args.ts";
+import type { Command } from "commander";
+import { dateArg, enumArg, intArg, positiveArg } from "../args.ts";
 import { EXIT, GeneratorError, exitHelp } from "../errors.ts";
 import { type CliContext, printJson, withStore } from "./context.ts";
 
@@ -26,10 +26,7 @@ const EXITS = [EXIT.OK, EXIT.FAILED, EXIT.USAGE, EXIT.REFUSED, EXIT.UNAVAILABLE]
 const limitArg = (v: string): number | "none" => (v === "none" ? "none" : intArg(1, MAX_INT)(v));
 const limitOf = (v: number | "none") => (v === "none" ? null : v);
 
-const stateArg = (v: string): CampaignState => {
-  if (!(CAMPAIGN_STATES as readonly string[]).includes(v)) throw new InvalidArgumentError(`must be one of ${CAMPAIGN_STATES.join(", ")}.`);
-  return v as CampaignState;
-};
+const stateArg = enumArg<CampaignState>(CAMPAIGN_STATES);
 
 type UpdateFlags = {
   name?: string;
@@ -90,7 +87,7 @@ export function registerCampaignCommands(program: Command, ctx: CliContext): voi
   campaign
     .command("list")
     .description("List campaigns by id, with their state (active, upcoming, paused, ended) and live count.")
-    .option("--state <state>", `only this state: ${CAMPAIGN_STATES.join(", ")}`, stateArg)
+    .option("--state <state>", `only this state: ${CAMPAIGN_STATES.join(", ")} (any letter case)`, stateArg)
     .option("--limit <n>", "at most this many (default 100)", intArg(1, 1000))
     .option("--after <id>", "the page after this campaign id (the nextCursor printed before)")
     .addHelpText("after", exitHelp(EXITS))

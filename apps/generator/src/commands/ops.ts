@@ -16,7 +16,8 @@ import {
 import { DefaultAzureCredential } from "@azure/identity";
 import { type Command, Option } from "commander";
 import { archiveToBlob, blobCredential } from "../archive-blob.ts";
-import { dateArg, intArg } from "../args.ts";
+import { dateArg, enumArg, intArg } from "../args.ts";
+import { formatTime } from "../output.ts";
 import { type GeneratorConfig, lazyConfig } from "../config.ts";
 import { EXIT, type ExitCode, GeneratorError, exitHelp } from "../errors.ts";
 
@@ -110,7 +111,7 @@ export function registerOpsCommands(program: Command, deps: OpsDeps): Command {
         if (json()) out(JSON.stringify({ event: "archive.done", ...result, before: result.before.toISOString() }));
         else {
           out(
-            `Archived ${n(result.moved)} history row(s) attempted before ${result.before.toISOString()} in ${result.batches} batch(es)` +
+            `Archived ${n(result.moved)} history row(s) attempted before ${formatTime(result.before)} in ${result.batches} batch(es)` +
               (result.file ? `; ${n(result.fileRows)} written to ${result.file}` : "") +
               (result.recovered ? `; ${n(result.recovered)} recovered from an interrupted run` : "") +
               (result.stopped ? ". Stopped by a signal: run it again to finish." : "."),
@@ -128,7 +129,11 @@ export function registerOpsCommands(program: Command, deps: OpsDeps): Command {
     .description("Refused redemption attempts per ip, user or campaign over a time window: the top offenders.")
     .option("--since <date>", "start of the window (a whole day starts at 00:00 UTC; default: 24 hours ago)", dateArg("start"))
     .option("--until <date>", "end of the window, exclusive (a whole day: its start; default: now)", dateArg("start"))
-    .addOption(new Option("--by <dimension>", "group by").choices(FRAUD_DIMENSIONS).default("ip"))
+    .addOption(
+      new Option("--by <dimension>", `group by: ${FRAUD_DIMENSIONS.join(", ")} (any letter case)`)
+        .argParser(enumArg(FRAUD_DIMENSIONS))
+        .default("ip"),
+    )
     .option("--top <n>", "how many offenders", intArg(1, 1000), 20)
     .addHelpText("after", exitHelp(READ_EXITS))
     .action(async (o: { since?: Date; until?: Date; by: FraudDimension; top: number }) => {
@@ -136,7 +141,7 @@ export function registerOpsCommands(program: Command, deps: OpsDeps): Command {
       const since = o.since ?? new Date(until.getTime() - DAY);
       const rows = await deps.withStore((store) => store.fraudReport({ since, until, by: o.by, top: o.top }));
       if (json()) return doc(rows);
-      out(`Refused attempts by ${o.by}, ${since.toISOString()} to ${until.toISOString()}: ${rows.length} offender(s)`);
+      out(`Refused attempts by ${o.by}, ${formatTime(since)} to ${formatTime(until)}: ${rows.length} offender(s)`);
       for (const line of fraudTable(rows)) out(line);
     });
 
@@ -162,8 +167,8 @@ function fraudTable(rows: FraudReportRow[]): string[] {
     n(r.attempts),
     n(r.refusals),
     n(r.distinctCodes),
-    r.firstSeen.toISOString(),
-    r.lastSeen.toISOString(),
+    formatTime(r.firstSeen),
+    formatTime(r.lastSeen),
     r.reasons.map((x) => `${x.reason} ${x.count}`).join(", "),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? "").length)));
@@ -179,8 +184,8 @@ function statusLines(s: ScaleStatus): string[] {
   return [
     `Coupons           ${n(s.couponsTotal)} in ${n(s.campaigns)} campaign(s)`,
     `Largest campaign  ${s.largestCampaign ? `${s.largestCampaign.campaignId} (${n(s.largestCampaign.coupons)})` : "-"}`,
-    `History           ${n(s.historyRows)} row(s), oldest ${s.oldestHistoryAt?.toISOString() ?? "-"}`,
-    `To archive        ${n(s.historyRowsToArchive)} row(s) attempted before ${s.archiveBefore.toISOString()}`,
+    `History           ${n(s.historyRows)} row(s), oldest ${s.oldestHistoryAt ? formatTime(s.oldestHistoryAt) : "-"}`,
+    `To archive        ${n(s.historyRowsToArchive)} row(s) attempted before ${formatTime(s.archiveBefore)}`,
     `Archive           ${n(s.archiveRows)} row(s)`,
     "",
     s.partitionAdvised
