@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { StoreError, loadSecretsIntoEnv } from "@coupons/db";
 import { Command, CommanderError } from "commander";
+import { registerApiKeyCommands } from "./commands/apikey.ts";
 import { registerCampaignCommands } from "./commands/campaign.ts";
 import type { CliContext, GlobalOptions } from "./commands/context.ts";
 import { registerDatabaseCommands } from "./commands/database.ts";
@@ -56,6 +57,7 @@ export function buildProgram(setExit: (code: ExitCode) => void): Command {
   registerExpireCommand(program, ctx);
   registerDatabaseCommands(program, ctx);
   registerDemoCommand(program, ctx);
+  registerApiKeyCommands(program, ctx);
   registerLaunchCommand(program);
   registerDispatchCommand(program, ctx);
   registerOpsCommands(program, { withStore: (fn) => withStore(ctx, (store) => fn(store)), setExit, config: ctx.config });

@@ -17,6 +17,7 @@ export {
 export { DEFAULT_ARCHIVE_BATCH, MAX_ARCHIVE_BATCH } from "./archive.ts";
 export type { MigrationReport, Migration } from "./migrate.ts";
 export { loadSecretsIntoEnv, resolveSecretEnv, type SecretsOptions, type ResolvedSecret } from "./secrets.ts";
+export { updateSecret, vaultUrlOf, type SecretWriteOptions } from "./secrets-write.ts";
 export { hasAtMostTwoDecimals } from "./validate.ts";
 export {
   DEFAULT_CODE_LENGTH,
