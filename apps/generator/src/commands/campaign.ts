@@ -20,7 +20,7 @@ type CampaignFlags = {
   createdBy?: string;
 };
 
-const EXITS = [EXIT.OK, EXIT.FAILED, EXIT.USAGE, EXIT.REFUSED, EXIT.UNAVAILABLE] as const;
+const EXITS = [EXIT.OK, EXIT.FAILED, EXIT.USAGE, EXIT.REFUSED, EXIT.UNAVAILABLE, EXIT.NOT_MIGRATED] as const;
 
 /** A limit to set: a positive whole number, or "none" to remove it (commander turns a parsed null into ""). */
 const limitArg = (v: string): number | "none" => (v === "none" ? "none" : intArg(1, MAX_INT)(v));

@@ -6,7 +6,7 @@ import { EXIT, GeneratorError, exitHelp } from "../errors.ts";
 import { type CliContext, printJson, withStore } from "./context.ts";
 import { resolveRequestId } from "./request-id.ts";
 
-const EXITS = [EXIT.OK, EXIT.FAILED, EXIT.USAGE, EXIT.REFUSED, EXIT.UNAVAILABLE] as const;
+const EXITS = [EXIT.OK, EXIT.FAILED, EXIT.USAGE, EXIT.REFUSED, EXIT.UNAVAILABLE, EXIT.NOT_MIGRATED] as const;
 
 export function registerExpireCommand(program: Command, ctx: CliContext): void {
   program

@@ -18,7 +18,7 @@ export function registerExportCommand(program: Command, ctx: CliContext): void {
     .option("--campaign <id>", "the campaign's codes")
     .option("--request <id>", "the request's codes (its id, or a unique prefix of at least 8 characters)")
     .option("--out <file>", "write to this file instead of stdout")
-    .addHelpText("after", exitHelp([EXIT.OK, EXIT.FAILED, EXIT.USAGE, EXIT.REFUSED, EXIT.UNAVAILABLE]))
+    .addHelpText("after", exitHelp([EXIT.OK, EXIT.FAILED, EXIT.USAGE, EXIT.REFUSED, EXIT.UNAVAILABLE, EXIT.NOT_MIGRATED]))
     .action(async (o: { campaign?: string; request?: string; out?: string }) => {
       if ((o.campaign === undefined) === (o.request === undefined)) {
         throw new GeneratorError("INVALID_ARGUMENT", "give exactly one of --campaign and --request");

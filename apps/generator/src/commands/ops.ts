@@ -39,7 +39,7 @@ export type OpsDeps = {
 };
 
 const DAY = 86_400_000;
-const READ_EXITS = [EXIT.OK, EXIT.FAILED, EXIT.USAGE, EXIT.UNAVAILABLE] as const;
+const READ_EXITS = [EXIT.OK, EXIT.FAILED, EXIT.USAGE, EXIT.UNAVAILABLE, EXIT.NOT_MIGRATED] as const;
 
 const n = (x: number) => x.toLocaleString("en-US");
 
@@ -75,7 +75,7 @@ export function registerOpsCommands(program: Command, deps: OpsDeps): Command {
       "instead of a local file, to this Azure Blob storage file, each batch uploaded before it is moved " +
         "(env COUPONS_ARCHIVE_BLOB_URL; managed identity / DefaultAzureCredential, or the account key in COUPONS_ARCHIVE_BLOB_KEY)",
     )
-    .addHelpText("after", exitHelp([EXIT.OK, EXIT.FAILED, EXIT.USAGE, EXIT.INTERRUPTED, EXIT.UNAVAILABLE]))
+    .addHelpText("after", exitHelp([EXIT.OK, EXIT.FAILED, EXIT.USAGE, EXIT.INTERRUPTED, EXIT.UNAVAILABLE, EXIT.NOT_MIGRATED]))
     .action(async (flags: { before?: Date; batchSize?: number; file?: string; blobUrl?: string }) => {
       const c = config();
       const o = {

@@ -124,7 +124,7 @@ export function describeRequest(r: GenerationRequest): string {
   return lines.join("\n");
 }
 
-const READ_EXITS = [EXIT.OK, EXIT.FAILED, EXIT.USAGE, EXIT.REFUSED, EXIT.UNAVAILABLE] as const;
+const READ_EXITS = [EXIT.OK, EXIT.FAILED, EXIT.USAGE, EXIT.REFUSED, EXIT.UNAVAILABLE, EXIT.NOT_MIGRATED] as const;
 
 export function registerRequestCommands(program: Command, ctx: CliContext): void {
   const request = program.command("request").description("Generation request commands.");
