@@ -19,6 +19,7 @@ export { DEFAULT_ARCHIVE_BATCH, MAX_ARCHIVE_BATCH } from "./archive.ts";
 export type { MigrationReport, Migration } from "./migrate.ts";
 export { loadSecretsIntoEnv, resolveSecretEnv, type SecretsOptions, type ResolvedSecret } from "./secrets.ts";
 export { checkPostgresSchema } from "./schema-check.ts";
+export { type LocalApi, localApiFile, publishLocalApi, readLocalApi } from "./local-api.ts";
 export { MIGRATE_HINT } from "./errors.ts";
 export { updateSecret, vaultUrlOf, type SecretWriteOptions } from "./secrets-write.ts";
 export { hasAtMostTwoDecimals } from "./validate.ts";

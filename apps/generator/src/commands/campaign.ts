@@ -5,6 +5,7 @@ import type { Command } from "commander";
 import { dateArg, enumArg, intArg, positiveArg } from "../args.ts";
 import { EXIT, GeneratorError, exitHelp } from "../errors.ts";
 import { type CliContext, printJson, withStore } from "./context.ts";
+import { withReadStore } from "./via-api.ts";
 
 type CampaignFlags = {
   id: string;
@@ -92,7 +93,7 @@ export function registerCampaignCommands(program: Command, ctx: CliContext): voi
     .option("--after <id>", "the page after this campaign id (the nextCursor printed before)")
     .addHelpText("after", exitHelp(EXITS))
     .action(async (o: { state?: CampaignState; limit?: number; after?: string }) => {
-      await withStore(ctx, async (store) => {
+      await withReadStore(ctx, async (store) => {
         const limit = o.limit ?? 100;
         const campaigns = await store.listCampaigns({ state: o.state, limit, after: o.after });
         printJson({ campaigns, nextCursor: campaigns.length === limit ? (campaigns.at(-1)?.campaignId ?? null) : null });
@@ -152,7 +153,7 @@ export function registerCampaignCommands(program: Command, ctx: CliContext): voi
     .argument("<id>", "campaign id")
     .addHelpText("after", exitHelp(EXITS))
     .action(async (id: string) => {
-      await withStore(ctx, async (store) => {
+      await withReadStore(ctx, async (store) => {
         const c = await store.getCampaign(id);
         if (!c) throw new GeneratorError("NOT_FOUND", `campaign ${id} does not exist`);
         printJson(c);

@@ -19,6 +19,7 @@ import { type Command, Option } from "commander";
 import { enumArg, intArg, wholeArg } from "../args.ts";
 import { formatTime, timeZoneLabel } from "../output.ts";
 import { findRequest } from "./request-id.ts";
+import { withReadStore } from "./via-api.ts";
 import { EXIT, GeneratorError, exitHelp } from "../errors.ts";
 import { type CliContext, missingEmbeddedFolder, out, printJson, withStore } from "./context.ts";
 
@@ -144,7 +145,7 @@ export function registerRequestCommands(program: Command, ctx: CliContext): void
     .argument("<id>", "request id, or a unique prefix of it (at least 8 characters)")
     .addHelpText("after", exitHelp(READ_EXITS))
     .action(async (id: string) => {
-      await withStore(ctx, async (store) => {
+      await withReadStore(ctx, async (store) => {
         const r = await findRequest(store, id);
         if (ctx.globals().json) printJson(r);
         else out(describeRequest(r));
@@ -192,7 +193,7 @@ export function registerRequestCommands(program: Command, ctx: CliContext): void
       const json = ctx.globals().json;
       // nothing to list where no database exists yet: say so without creating one
       if (missingEmbeddedFolder(ctx)) return json ? printJson([]) : out("No generation requests.");
-      await withStore(ctx, async (store) => {
+      await withReadStore(ctx, async (store) => {
         const rows = await store.listGenerationRequests({ campaignId: o.campaign, status: o.status, limit: o.limit });
         if (json) return printJson(rows);
         if (rows.length === 0) out("No generation requests.");
