@@ -126,7 +126,7 @@ export function registerOpsCommands(program: Command, deps: OpsDeps): Command {
 
   program
     .command("fraud-report")
-    .description("Refused redemption attempts per ip, user or campaign over a time window: the top offenders.")
+    .description("Refused redemption attempts per ip, user or campaign over a time window: the top offenders (a table; --json for JSON).")
     .option("--since <date>", "start of the window (a whole day starts at 00:00 UTC; default: 24 hours ago)", dateArg("start"))
     .option("--until <date>", "end of the window, exclusive (a whole day: its start; default: now)", dateArg("start"))
     .addOption(
@@ -147,7 +147,7 @@ export function registerOpsCommands(program: Command, deps: OpsDeps): Command {
 
   program
     .command("status")
-    .description("Row counts that tell when to partition Coupons (over 10M rows) and when to archive history.")
+    .description("Row counts that tell when to partition Coupons (over 10M rows) and when to archive history (--json for JSON).")
     .option("--archive-before <date>", "cutoff for rows to archive (default: the end of the last closed quarter)", dateArg("start"))
     .addHelpText("after", exitHelp(READ_EXITS))
     .action(async (o: { archiveBefore?: Date }) => {

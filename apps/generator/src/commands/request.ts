@@ -141,7 +141,7 @@ export function registerRequestCommands(program: Command, ctx: CliContext): void
     });
   request
     .command("show")
-    .description("Show a request and its progress (GeneratedAmount is the truth while it runs).")
+    .description("Show a request and its progress (GeneratedAmount is the truth while it runs; --json for JSON).")
     .argument("<id>", "request id, or a unique prefix of it (at least 8 characters)")
     .addHelpText("after", exitHelp(READ_EXITS))
     .action(async (id: string) => {
