@@ -20,11 +20,12 @@ export function isStdoutClosed(): boolean {
   return stdoutClosed;
 }
 
-/** Whether an error (or one of its causes) is the closed pipe of stdout. */
+/** Whether an error (or one of its causes) is the closed pipe of stdout (not, say, a database
+ *  connection's EPIPE: stdout must have said it was closed). */
 export function isBrokenPipe(err: unknown): boolean {
+  if (!stdoutClosed) return false;
   for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
-    if (e.code === "EPIPE") return true;
-    if (e.code === "ERR_STREAM_DESTROYED" && stdoutClosed) return true;
+    if (e.code === "EPIPE" || e.code === "ERR_STREAM_DESTROYED") return true;
   }
   return false;
 }
