@@ -4,7 +4,7 @@
 // stays so (migrations only move forward); a problem is checked again at most every RECHECK_MS, so the
 // API becomes ready by itself after `coupons migrate`. Calls that meet a missing procedure answer 503
 // NOT_MIGRATED on their own (the store maps the database's error).
-import { StoreError } from "@coupons/db";
+import { type SchemaCheck, StoreError } from "@coupons/db";
 
 const RECHECK_MS = 5_000;
 
@@ -13,14 +13,15 @@ export type SchemaGate = {
   problem(): Promise<StoreError | null>;
 };
 
-export function createSchemaGate(check: () => Promise<void>, now: () => number = Date.now): SchemaGate {
+/** `check` resolves "unreachable" when it could not ask (asked again later), else "current" or
+ *  "unreadable" (this login may not read the records: nothing more to learn). */
+export function createSchemaGate(check: () => Promise<SchemaCheck>, now: () => number = Date.now): SchemaGate {
   let current = false;
   let last: { at: number; problem: StoreError | null } | undefined;
   let running: Promise<StoreError | null> | undefined;
   const run = async (): Promise<StoreError | null> => {
     try {
-      await check();
-      current = true;
+      current = (await check()) !== "unreachable";
       return null;
     } catch (err) {
       if (err instanceof StoreError) return err;

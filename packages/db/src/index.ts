@@ -18,7 +18,7 @@ export {
 export { DEFAULT_ARCHIVE_BATCH, MAX_ARCHIVE_BATCH } from "./archive.ts";
 export type { MigrationReport, Migration } from "./migrate.ts";
 export { loadSecretsIntoEnv, resolveSecretEnv, type SecretsOptions, type ResolvedSecret } from "./secrets.ts";
-export { checkPostgresSchema } from "./schema-check.ts";
+export { type SchemaCheck, checkPostgresSchema } from "./schema-check.ts";
 export { type LocalApi, localApiFile, publishLocalApi, readLocalApi } from "./local-api.ts";
 export { MIGRATE_HINT } from "./errors.ts";
 export { updateSecret, vaultUrlOf, type SecretWriteOptions } from "./secrets-write.ts";

@@ -9,7 +9,11 @@
 import { type AppliedMigration, databaseDir, planMigrations, readMigrations } from "./migrate.ts";
 import { StoreError } from "./contract.ts";
 import { redact } from "./config.ts";
-import { MIGRATE_HINT, mapPgError } from "./errors.ts";
+import { MIGRATE_HINT } from "./errors.ts";
+
+/** What a check that did not refuse found: the schema is current, this login may not read the
+ *  records (it stays so: the execute-only role), or the server could not be asked (try again later). */
+export type SchemaCheck = "current" | "unreadable" | "unreachable";
 
 export type SchemaRecords = { numbered: AppliedMigration[]; repeatables: number } | null;
 
@@ -50,10 +54,11 @@ export function missingDatabase(url: string, cause?: unknown): StoreError {
   );
 }
 
-/** Checks a PostgreSQL database (one short connection of its own); throws NOT_MIGRATED, NO_DATABASE,
- *  MIGRATION (newer or changed schema) or UNAVAILABLE; returns quietly when current or when this login
- *  may not read the records. */
-export async function checkPostgresSchema(url: string, dir: string = databaseDir("postgres")): Promise<void> {
+/** Checks a PostgreSQL database (one short connection of its own); throws NOT_MIGRATED, NO_DATABASE or
+ *  MIGRATION (newer or changed schema). Returns quietly when current, and when it cannot tell: this
+ *  login may not read the records, or the server cannot be reached or refuses the login (the store's
+ *  own calls report that, as they did without the check). */
+export async function checkPostgresSchema(url: string, dir: string = databaseDir("postgres")): Promise<SchemaCheck> {
   const { default: pg } = await import("pg");
   const client = new pg.Client({ connectionString: url, application_name: "coupons-schema-check", connectionTimeoutMillis: 10_000 });
   client.on("error", () => {});
@@ -61,7 +66,8 @@ export async function checkPostgresSchema(url: string, dir: string = databaseDir
     await client.connect();
   } catch (err) {
     if ((err as { code?: string }).code === "3D000") throw missingDatabase(url, err);
-    throw mapPgError(err);
+    await client.end().catch(() => {});
+    return "unreachable";
   }
   let records: SchemaRecords;
   try {
@@ -78,13 +84,14 @@ export async function checkPostgresSchema(url: string, dir: string = databaseDir
       records = { numbered: numbered.rows, repeatables: repeatables ?? 0 };
     }
   } catch (err) {
-    if ((err as { code?: string }).code === "42501") return; // the execute-only role: cannot tell
-    throw mapPgError(err);
+    // the execute-only role may not read the records (42501), or the connection broke: cannot tell
+    return (err as { code?: string }).code === "42501" ? "unreadable" : "unreachable";
   } finally {
     await client.end().catch(() => {});
   }
   const problem = schemaProblem(records, dir, `the database ${databaseName(url)}`);
   if (problem) throw problem;
+  return "current";
 }
 
 function databaseName(url: string): string {

@@ -94,14 +94,26 @@ describePostgres("schema check on PostgreSQL", function () {
     }
   });
 
-  it("When the database is current, then the check passes, also for the execute-only login that may not read the records", async () => {
+  it("When the database is current, then the check says so, and for the execute-only login (which may not read the records) says it cannot tell and opens", async () => {
     const db = await fresh(true);
-    await checkPostgresSchema(db.url);
+    expect(await checkPostgresSchema(db.url)).to.equal("current");
     await migratePostgres(db.url); // nothing pending: the check and migrate agree
     await ensureAppLogin();
     const u = new URL(db.url);
     u.username = APP_LOGIN;
+    expect(await checkPostgresSchema(u.toString())).to.equal("unreadable");
     const store = await openStore(u.toString());
     await store.close();
+  });
+
+  it("When the server cannot be reached, then the check cannot tell and leaves it to the store's own calls (UNAVAILABLE)", async () => {
+    expect(await checkPostgresSchema("postgres://postgres@127.0.0.1:1/none")).to.equal("unreachable");
+    const store = await openStore("postgres://postgres@127.0.0.1:1/none");
+    try {
+      const err = await storeError(store.ping());
+      expect(err.code).to.equal("UNAVAILABLE");
+    } finally {
+      await store.close();
+    }
   });
 });
