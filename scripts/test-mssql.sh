@@ -11,6 +11,15 @@
 # server where that login cannot be created (Azure SQL Database: logins live in master), add
 # TEST_MSSQL_APP_LOGIN=0 to run the store as the given login instead. Extra arguments go to mocha.
 set -euo pipefail
+
+for arg in "$@"; do
+  if [[ "$arg" == "-h" || "$arg" == "--help" ]]; then
+    # the comment block at the top of this file, and nothing else
+    awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
+    exit 0
+  fi
+done
+
 cd "$(dirname "$0")/.."
 
 if [ -z "${TEST_MSSQL_URL:-}" ]; then

@@ -32,9 +32,10 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 
+# usage [code]: the comment block at the top of this file (and nothing else), then exit (default 0)
 usage() {
-  sed -n '2,29p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
-  exit 2
+  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"
+  exit "${1:-0}"
 }
 fail() {
   echo "error: $1" >&2
@@ -71,7 +72,7 @@ while [[ $# -gt 0 ]]; do
     --skip-database) skip_database=true; shift ;;
     --dry-run) dry_run=true; shift ;;
     -h | --help) usage ;;
-    *) echo "error: unknown argument $1" >&2; usage ;;
+    *) echo "error: unknown argument $1" >&2; usage 2 >&2 ;;
   esac
 done
 

@@ -23,3 +23,12 @@ export const positiveArg = (max: number, decimals?: number) => arg((v) => parseP
 
 /** A date: a whole UTC day (its start, or its end for an end date) or a date-time with a zone. */
 export const dateArg = (dateOnly: "start" | "end" = "start") => arg((v) => parseDateText(v, dateOnly));
+
+/** One of `values`, in any letter case (`--status generated` is Generated); the value as written in `values`. */
+export function enumArg<T extends string>(values: readonly T[]) {
+  return (v: string): T => {
+    const found = values.find((x) => x.toLowerCase() === v.trim().toLowerCase());
+    if (found === undefined) throw new InvalidArgumentError(`must be one of ${values.join(", ")} (any letter case).`);
+    return found;
+  };
+}

@@ -19,6 +19,8 @@ export const EXIT = {
   INTERRUPTED: 5,
   /** The database could not be reached or the claim was lost; the request is resumable, retry later. */
   UNAVAILABLE: 6,
+  /** The database has no schema or an older one (run `coupons migrate`), or does not exist. */
+  NOT_MIGRATED: 7,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -32,6 +34,7 @@ const MEANING: Record<ExitCode, string> = {
   4: "busy: another live worker holds the generation request",
   5: "interrupted by SIGTERM/SIGINT: the work in flight finished; run it again to finish",
   6: "unavailable: the database could not be reached or the hold was lost; the request is resumable",
+  7: "not migrated: the database has no schema or an older one (run `coupons migrate`), or it does\n     not exist (create it, then migrate); nothing was changed",
 };
 
 /** The exit-code table for --help, limited to the codes a command can end with. */
@@ -103,6 +106,9 @@ export function exitCodeFor(err: unknown): ExitCode {
         return EXIT.BUSY;
       case "UNAVAILABLE":
         return EXIT.UNAVAILABLE;
+      case "NOT_MIGRATED":
+      case "NO_DATABASE":
+        return EXIT.NOT_MIGRATED;
       default:
         return EXIT.FAILED;
     }

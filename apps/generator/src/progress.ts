@@ -1,5 +1,6 @@
 // How a generation run reports itself: on a terminal a progress bar with rate and ETA (stderr);
 // otherwise pino JSON lines on stdout (start, periodic progress, end, failure) for Log Analytics.
+import { escapesAllowed } from "./output.ts";
 import cliProgress from "cli-progress";
 import { pino, type Logger } from "pino";
 import type { GenerateResult, GenerationEvent } from "./pipeline.ts";
@@ -98,7 +99,7 @@ export function jsonReporter(logger: Logger, intervalMs = 5_000): Reporter {
 }
 
 /** A progress bar on stderr and readable lines for a person at a terminal. */
-export function ttyReporter(out: NodeJS.WritableStream = process.stderr): Reporter {
+export function ttyReporter(out: NodeJS.WritableStream = process.stderr, opts: { bar?: boolean } = {}): Reporter {
   let bar: cliProgress.SingleBar | null = null;
   const stopBar = () => {
     bar?.stop();
@@ -113,6 +114,8 @@ export function ttyReporter(out: NodeJS.WritableStream = process.stderr): Report
             `Generating ${e.remaining.toLocaleString("en-US")} codes for request ${e.request.requestId} ` +
               `(campaign ${e.request.campaignId}, ${e.request.generatedAmount.toLocaleString("en-US")} of ${e.request.requestedAmount.toLocaleString("en-US")} exist)`,
           );
+          // NO_COLOR (or TERM=dumb): the lines without the bar, which draws with escape codes
+          if (opts.bar === false) return;
           bar = new cliProgress.SingleBar(
             {
               stream: out,
@@ -165,6 +168,6 @@ export function ttyReporter(out: NodeJS.WritableStream = process.stderr): Report
 /** The reporter for this process: a bar on a terminal, JSON lines otherwise (or when asked). */
 export function createReporter(opts: { json?: boolean; stream?: NodeJS.WriteStream } = {}): Reporter {
   const stream = opts.stream ?? process.stderr;
-  if (!opts.json && stream.isTTY) return ttyReporter(stream);
+  if (!opts.json && stream.isTTY) return ttyReporter(stream, { bar: escapesAllowed(stream) });
   return jsonReporter(createLogger());
 }

@@ -22,6 +22,7 @@ import { generationRoutes } from "./routes/generation.ts";
 import { opsRoutes } from "./routes/ops.ts";
 import { redemptionRoutes } from "./routes/redemptions.ts";
 import { reversalRoutes } from "./routes/reversals.ts";
+import type { SchemaGate } from "./schema-gate.ts";
 import type { Deps, Operation, Register } from "./routing.ts";
 import { type Throttle, createThrottle } from "./throttle.ts";
 import { parse } from "./validation.ts";
@@ -72,7 +73,13 @@ function methodNotAllowed(app: Express, operations: readonly Operation[]): void 
   }
 }
 
-export function createApp(options: { store: CouponStore; config: ApiConfig; logger?: Logger; throttle?: Throttle }): BuiltApp {
+export function createApp(options: {
+  store: CouponStore;
+  config: ApiConfig;
+  logger?: Logger;
+  throttle?: Throttle;
+  schema?: SchemaGate;
+}): BuiltApp {
   const { store, config } = options;
   const logger = options.logger ?? createLogger(config);
   const deps: Deps = {
@@ -82,6 +89,7 @@ export function createApp(options: { store: CouponStore; config: ApiConfig; logg
     throttle: options.throttle ?? createThrottle(config.throttle, logger, store),
     metrics: createMetrics(store),
     state: { shuttingDown: false },
+    schema: options.schema,
   };
 
   const app = express();

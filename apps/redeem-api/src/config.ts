@@ -1,6 +1,7 @@
 // The redeem API's configuration: environment variables read once at start through one zod schema
 // (@coupons/db readEnv, with its one set of number and boolean parsers). A bad value stops the
 // process with a message naming the variable; secrets (key hashes, URLs) are never echoed.
+import { readFileSync } from "node:fs";
 import { StoreError, envBool, envInt, readEnv } from "@coupons/db";
 import { z } from "zod";
 
@@ -119,6 +120,7 @@ const envSchema = {
   COUPONS_API_PORT: int(0, 65535).default(8080),
   COUPONS_API_HOST: z.string().min(1).default("0.0.0.0"),
   COUPONS_API_KEYS: z.string().optional(),
+  COUPONS_API_KEYS_FILE: z.string().min(1).optional(),
   COUPONS_TRUST_PROXY: z.string().optional(),
   COUPONS_BODY_LIMIT_BYTES: int(256, 1_048_576).default(16_384),
   COUPONS_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -175,7 +177,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     port: v.COUPONS_API_PORT as number,
     host: v.COUPONS_API_HOST as string,
-    apiKeys: parseApiKeys(v.COUPONS_API_KEYS as string | undefined, entra !== null),
+    apiKeys: parseApiKeys(
+      apiKeysText(v.COUPONS_API_KEYS as string | undefined, v.COUPONS_API_KEYS_FILE as string | undefined),
+      entra !== null,
+    ),
     entra,
     server: {
       headersTimeoutMs,
@@ -203,14 +208,27 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   };
 }
 
-function parseApiKeys(raw: string | undefined, tokensAccepted: boolean): ApiKey[] {
-  const name = "COUPONS_API_KEYS";
+/** The keys' JSON: COUPONS_API_KEYS itself, or the file COUPONS_API_KEYS_FILE names (one of the two). */
+function apiKeysText(value: string | undefined, file: string | undefined): { raw: string | undefined; name: string } {
+  if (file === undefined) return { raw: value, name: "COUPONS_API_KEYS" };
+  if (value !== undefined) throw new ConfigError("COUPONS_API_KEYS_FILE", "and COUPONS_API_KEYS are both set; set one of them");
+  try {
+    return { raw: readFileSync(file, "utf8"), name: `COUPONS_API_KEYS_FILE (${file})` };
+  } catch (err) {
+    throw new ConfigError(
+      "COUPONS_API_KEYS_FILE",
+      `names a file that cannot be read (${(err as NodeJS.ErrnoException).code ?? "error"}): ${file}`,
+    );
+  }
+}
+
+function parseApiKeys({ raw, name }: { raw: string | undefined; name: string }, tokensAccepted: boolean): ApiKey[] {
   if (raw === undefined) {
     // Entra ID tokens alone are enough; with neither, no caller could ever be let in
     if (tokensAccepted) return [];
     throw new ConfigError(
       name,
-      'is required: a JSON array like [{"id":"shop","sha256":"<hex of sha256(key)>","scopes":["redeem","read"]}] ' +
+      'is required: a JSON array like [{"id":"shop","sha256":"<hex of sha256(key)>","scopes":["redeem","read"]}], or COUPONS_API_KEYS_FILE naming a file that holds it; make a key and its entry with `coupons apikey create --id <service> --scopes redeem,read [--file <path>]` ' +
         "(or accept Entra ID tokens instead: set COUPONS_API_ENTRA_TENANT_ID and COUPONS_API_ENTRA_AUDIENCE)",
     );
   }

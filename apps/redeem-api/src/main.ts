@@ -1,9 +1,11 @@
 // The process entry point (the container's CMD): configuration from the environment, open the store,
 // serve, and stop gracefully on SIGTERM/SIGINT. Exits 1 with a readable message on bad configuration.
-import { describeConfig, loadSecretsIntoEnv, openStore, storeConfigFromEnv } from "@coupons/db";
+import { createHash } from "node:crypto";
+import { checkPostgresSchema, describeConfig, loadSecretsIntoEnv, openStore, publishLocalApi, storeConfigFromEnv } from "@coupons/db";
 import { createLogger } from "./app.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { startEmbeddedWorker } from "./embedded-worker.ts";
+import { createSchemaGate } from "./schema-gate.ts";
 import { startServer, stopServer } from "./server.ts";
 
 async function main(): Promise<void> {
@@ -26,11 +28,23 @@ async function main(): Promise<void> {
     migrate: config.migrateOnStart,
     poolSize: config.dbPoolSize,
     applicationName: "coupons-redeem-api",
+    // checked below instead: the API starts and /readyz tells what is wrong until it is fixed
+    checkSchema: false,
     // analytics reads (views, stats, exports, reports) may go to a read replica: say which served each
     onRoute: (e) => logger.info({ db: { method: e.method, route: e.route } }, "analytics read"),
   });
   logger.info({ analyticsReads: store.readRoute }, "analytics reads go to the %s", store.readRoute);
-  const running = await startServer({ store, config, logger });
+  const target = storeConfig;
+  const schema =
+    target.engine === "postgres" && !config.migrateOnStart ? createSchemaGate(() => checkPostgresSchema(target.url)) : undefined;
+  const problem = await schema?.problem();
+  if (problem) logger.warn({ code: problem.code }, "not ready: %s", problem.message);
+  const running = await startServer({ store, config, logger, schema });
+  // embedded: the CLI's read commands cannot open the folder this process holds; they ask this API
+  const local =
+    storeConfig.engine === "embedded" && storeConfig.dataDir !== "memory" ? publishLocalApi(storeConfig.dataDir, running.url) : undefined;
+  if (local)
+    config.apiKeys.push({ id: "local-cli", sha256: createHash("sha256").update(local.key).digest(), scopes: new Set(["read", "admin"]) });
   // embedded: generation requests made through this API are generated in this process
   const worker = await startEmbeddedWorker(store, config.embeddedWorker, logger);
   // Idempotency keys expire: an hourly purge of those older than the retention, first a minute in.
@@ -51,6 +65,7 @@ async function main(): Promise<void> {
     clearInterval(purgeTimer);
     logger.info({ signal }, "stopping: no new connections, finishing in-flight requests");
     // the worker drains first (batches in flight finish, requests stay resumable), then the server
+    local?.remove();
     Promise.resolve(worker?.stop())
       .then(() => stopServer(running))
       .then(

@@ -34,6 +34,8 @@ const STORE_STATUS: Record<StoreErrorCode, number> = {
   UNAVAILABLE: 503,
   CONFIG: 500,
   MIGRATION: 500,
+  NOT_MIGRATED: 503,
+  NO_DATABASE: 503,
 };
 
 /** Messages safe to show for store errors raised without our own text (driver errors mapped by the store). */
@@ -47,6 +49,8 @@ const STORE_GENERIC: Record<StoreErrorCode, string> = {
   UNAVAILABLE: "the database cannot be reached; retry later",
   CONFIG: "the service is misconfigured",
   MIGRATION: "the service's database schema is not usable",
+  NOT_MIGRATED: "the service's database is not migrated to this version; an operator runs `coupons migrate`",
+  NO_DATABASE: "the service's database does not exist; an operator creates it and runs `coupons migrate`",
 };
 
 export type FieldError = { field: string; message: string };

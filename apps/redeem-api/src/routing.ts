@@ -8,6 +8,7 @@ import type { z } from "zod";
 import type { CouponStore } from "@coupons/db";
 import type { ApiConfig, Scope } from "./config.ts";
 import type { Metrics } from "./metrics.ts";
+import type { SchemaGate } from "./schema-gate.ts";
 import type { Throttle } from "./throttle.ts";
 
 export type Deps = {
@@ -17,6 +18,8 @@ export type Deps = {
   metrics: Metrics;
   logger: Logger;
   state: { shuttingDown: boolean };
+  /** The schema check /readyz reports (none: the engine migrates itself, or nothing to check). */
+  schema?: SchemaGate;
 };
 
 export type Method = "get" | "post" | "put" | "patch" | "delete";

@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import { type BuiltApp, createApp } from "./app.ts";
 import type { ApiConfig } from "./config.ts";
 import { HttpProblem } from "./problems.ts";
+import type { SchemaGate } from "./schema-gate.ts";
 
 export type RunningServer = {
   server: Server;
@@ -18,7 +19,12 @@ export type RunningServer = {
   store: CouponStore;
 };
 
-export async function startServer(options: { store: CouponStore; config: ApiConfig; logger?: Logger }): Promise<RunningServer> {
+export async function startServer(options: {
+  store: CouponStore;
+  config: ApiConfig;
+  logger?: Logger;
+  schema?: SchemaGate;
+}): Promise<RunningServer> {
   const built = createApp(options);
   await built.deps.throttle.ready();
   const limits = options.config.server;

@@ -37,6 +37,8 @@ export type StoreErrorCode =
   | "CAP_EXCEEDED" // a bulk insert would pass the request's RequestedAmount
   | "CONFIG" // the connection configuration is wrong
   | "MIGRATION" // schema migration refused (changed applied file, newer schema)
+  | "NOT_MIGRATED" // the database has no schema, or an older one: run `coupons migrate`
+  | "NO_DATABASE" // the database named in the URL does not exist
   | "IDEMPOTENCY_MISMATCH" // an idempotency key reused with a different request
   | "UNAVAILABLE"; // the database cannot be reached
 

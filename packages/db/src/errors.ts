@@ -1,6 +1,9 @@
 // Maps driver errors (PostgreSQL SQLSTATEs, PGlite's, SQL Server error numbers) onto StoreError once.
 import { StoreError, type StoreErrorCode } from "./contract.ts";
 
+/** What an unmigrated database needs, said the same way everywhere. */
+export const MIGRATE_HINT = "run `coupons migrate` (npm run migrate) with a login that may change the schema";
+
 /** Our own SQLSTATEs, raised by database/postgres/0003_procedures.sql. */
 const OWN_STATES: Record<string, StoreErrorCode> = {
   CP400: "INVALID_INPUT",
@@ -79,6 +82,14 @@ export function mapPgError(err: unknown): unknown {
       },
     );
   }
+  // a procedure, view or table this version calls is missing: the schema was never migrated or is older
+  if (code === "42883" || code === "42P01") {
+    return new StoreError("NOT_MIGRATED", `the database schema is missing or older than this version (${message}); ${MIGRATE_HINT}`, {
+      cause: err,
+    });
+  }
+  if (code === "3D000")
+    return new StoreError("NO_DATABASE", `${message}: create it or fix the database URL; then ${MIGRATE_HINT}`, { cause: err });
   if (code === "23505") return new StoreError("CONFLICT", `already exists: ${message}`, { cause: err });
   if (code === "23503") return new StoreError("NOT_FOUND", `a referenced row does not exist: ${message}`, { cause: err });
   if (

@@ -3,6 +3,7 @@ import { type CouponStore, type RouteEvent, StoreError } from "./contract.ts";
 import { type StoreConfig, storeConfigFromEnv, storeConfigFromUrl } from "./config.ts";
 import type { PartitionReport } from "./engines/mssql-partition.ts";
 import type { MigrationReport } from "./migrate.ts";
+import { checkPostgresSchema } from "./schema-check.ts";
 
 export * from "./contract.ts";
 export {
@@ -17,6 +18,10 @@ export {
 export { DEFAULT_ARCHIVE_BATCH, MAX_ARCHIVE_BATCH } from "./archive.ts";
 export type { MigrationReport, Migration } from "./migrate.ts";
 export { loadSecretsIntoEnv, resolveSecretEnv, type SecretsOptions, type ResolvedSecret } from "./secrets.ts";
+export { type SchemaCheck, checkPostgresSchema } from "./schema-check.ts";
+export { type LocalApi, localApiFile, publishLocalApi, readLocalApi } from "./local-api.ts";
+export { MIGRATE_HINT } from "./errors.ts";
+export { updateSecret, vaultUrlOf, type SecretWriteOptions } from "./secrets-write.ts";
 export { hasAtMostTwoDecimals } from "./validate.ts";
 export {
   DEFAULT_CODE_LENGTH,
@@ -42,6 +47,9 @@ export type OpenOptions = {
   applicationName?: string;
   /** Told which connection served each analytics read (see CouponStore.readRoute). */
   onRoute?: (e: RouteEvent) => void;
+  /** PostgreSQL: check first that the database exists and is migrated to this version (NO_DATABASE,
+   *  NOT_MIGRATED); default true. The API opens without it and reports the schema on /readyz. */
+  checkSchema?: boolean;
 };
 
 /** Opens the store the configuration names (a StoreConfig, a URL, or the environment by default). */
@@ -55,6 +63,7 @@ export async function openStore(config?: StoreConfig | string, options: OpenOpti
     case "postgres": {
       const { openPostgresStore, migratePostgres } = await import("./engines/postgres.ts");
       if (options.migrate) await migratePostgres(c.url);
+      else if (options.checkSchema !== false) await checkPostgresSchema(c.url);
       return openPostgresStore({
         url: c.url,
         readUrl: c.readUrl,

@@ -1,10 +1,11 @@
 // `coupons campaign create|show|list|update|pause|resume|delete`: flags -> one CouponStore call each
 // (the store checks every value).
 import { CAMPAIGN_STATES, type CampaignPatch, type CampaignState, MAX_INT } from "@coupons/db";
-import { type Command, InvalidArgumentError } from "commander";
-import { dateArg, intArg, positiveArg } from "../args.ts";
+import type { Command } from "commander";
+import { dateArg, enumArg, intArg, positiveArg } from "../args.ts";
 import { EXIT, GeneratorError, exitHelp } from "../errors.ts";
 import { type CliContext, printJson, withStore } from "./context.ts";
+import { withReadStore } from "./via-api.ts";
 
 type CampaignFlags = {
   id: string;
@@ -20,16 +21,13 @@ type CampaignFlags = {
   createdBy?: string;
 };
 
-const EXITS = [EXIT.OK, EXIT.FAILED, EXIT.USAGE, EXIT.REFUSED, EXIT.UNAVAILABLE] as const;
+const EXITS = [EXIT.OK, EXIT.FAILED, EXIT.USAGE, EXIT.REFUSED, EXIT.UNAVAILABLE, EXIT.NOT_MIGRATED] as const;
 
 /** A limit to set: a positive whole number, or "none" to remove it (commander turns a parsed null into ""). */
 const limitArg = (v: string): number | "none" => (v === "none" ? "none" : intArg(1, MAX_INT)(v));
 const limitOf = (v: number | "none") => (v === "none" ? null : v);
 
-const stateArg = (v: string): CampaignState => {
-  if (!(CAMPAIGN_STATES as readonly string[]).includes(v)) throw new InvalidArgumentError(`must be one of ${CAMPAIGN_STATES.join(", ")}.`);
-  return v as CampaignState;
-};
+const stateArg = enumArg<CampaignState>(CAMPAIGN_STATES);
 
 type UpdateFlags = {
   name?: string;
@@ -90,12 +88,12 @@ export function registerCampaignCommands(program: Command, ctx: CliContext): voi
   campaign
     .command("list")
     .description("List campaigns by id, with their state (active, upcoming, paused, ended) and live count.")
-    .option("--state <state>", `only this state: ${CAMPAIGN_STATES.join(", ")}`, stateArg)
+    .option("--state <state>", `only this state: ${CAMPAIGN_STATES.join(", ")} (any letter case)`, stateArg)
     .option("--limit <n>", "at most this many (default 100)", intArg(1, 1000))
     .option("--after <id>", "the page after this campaign id (the nextCursor printed before)")
     .addHelpText("after", exitHelp(EXITS))
     .action(async (o: { state?: CampaignState; limit?: number; after?: string }) => {
-      await withStore(ctx, async (store) => {
+      await withReadStore(ctx, async (store) => {
         const limit = o.limit ?? 100;
         const campaigns = await store.listCampaigns({ state: o.state, limit, after: o.after });
         printJson({ campaigns, nextCursor: campaigns.length === limit ? (campaigns.at(-1)?.campaignId ?? null) : null });
@@ -155,7 +153,7 @@ export function registerCampaignCommands(program: Command, ctx: CliContext): voi
     .argument("<id>", "campaign id")
     .addHelpText("after", exitHelp(EXITS))
     .action(async (id: string) => {
-      await withStore(ctx, async (store) => {
+      await withReadStore(ctx, async (store) => {
         const c = await store.getCampaign(id);
         if (!c) throw new GeneratorError("NOT_FOUND", `campaign ${id} does not exist`);
         printJson(c);

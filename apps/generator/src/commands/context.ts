@@ -6,9 +6,10 @@ import { type CouponStore, type StoreConfig, openStore, storeConfigFromEnv, stor
 import type { Command } from "commander";
 import type { GeneratorConfig } from "../config.ts";
 import type { ExitCode } from "../errors.ts";
+import { isStdoutClosed } from "../output.ts";
 import { defaultConcurrency } from "../pipeline.ts";
 
-export type GlobalOptions = { database?: string; json?: boolean };
+export type GlobalOptions = { database?: string; json?: boolean; localTime?: boolean };
 
 export type CliContext = {
   globals(): GlobalOptions;
@@ -53,7 +54,8 @@ export function poolFor(ctx: CliContext, concurrency?: number): number {
 }
 
 export function out(line: string): void {
-  process.stdout.write(`${line}\n`);
+  // a reader that closed the pipe (`| head -1`) gets nothing more; the command ends quietly
+  if (!isStdoutClosed()) process.stdout.write(`${line}\n`);
 }
 
 export function printJson(value: unknown): void {

@@ -4,7 +4,7 @@ import type { Command } from "commander";
 import { EXIT, exitHelp } from "../errors.ts";
 import { type CliContext, out, storeConfig } from "./context.ts";
 
-const EXITS = [EXIT.OK, EXIT.FAILED, EXIT.USAGE, EXIT.UNAVAILABLE] as const;
+const EXITS = [EXIT.OK, EXIT.FAILED, EXIT.USAGE, EXIT.UNAVAILABLE, EXIT.NOT_MIGRATED] as const;
 
 export function registerDatabaseCommands(program: Command, ctx: CliContext): void {
   program

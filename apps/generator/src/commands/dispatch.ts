@@ -35,7 +35,7 @@ export function registerDispatchCommand(program: Command, ctx: CliContext, deps:
       "after",
       "\nThe Azure options are `launch`'s (same environment variables); the caller needs the launcher role (or\n" +
         "Contributor) on the resource group and Managed Identity Operator on the identity.\n" +
-        exitHelp([EXIT.OK, EXIT.USAGE, EXIT.INTERRUPTED, EXIT.UNAVAILABLE, EXIT.FAILED]),
+        exitHelp([EXIT.OK, EXIT.USAGE, EXIT.INTERRUPTED, EXIT.UNAVAILABLE, EXIT.NOT_MIGRATED, EXIT.FAILED]),
     )
     .action(async (flags: DispatchFlags) => {
       const spec = resolveLaunchSpec(flags, deps.env ?? process.env, ctx.globals().database);

@@ -16,7 +16,8 @@ import {
 import { DefaultAzureCredential } from "@azure/identity";
 import { type Command, Option } from "commander";
 import { archiveToBlob, blobCredential } from "../archive-blob.ts";
-import { dateArg, intArg } from "../args.ts";
+import { dateArg, enumArg, intArg } from "../args.ts";
+import { formatTime } from "../output.ts";
 import { type GeneratorConfig, lazyConfig } from "../config.ts";
 import { EXIT, type ExitCode, GeneratorError, exitHelp } from "../errors.ts";
 
@@ -38,7 +39,7 @@ export type OpsDeps = {
 };
 
 const DAY = 86_400_000;
-const READ_EXITS = [EXIT.OK, EXIT.FAILED, EXIT.USAGE, EXIT.UNAVAILABLE] as const;
+const READ_EXITS = [EXIT.OK, EXIT.FAILED, EXIT.USAGE, EXIT.UNAVAILABLE, EXIT.NOT_MIGRATED] as const;
 
 const n = (x: number) => x.toLocaleString("en-US");
 
@@ -74,7 +75,7 @@ export function registerOpsCommands(program: Command, deps: OpsDeps): Command {
       "instead of a local file, to this Azure Blob storage file, each batch uploaded before it is moved " +
         "(env COUPONS_ARCHIVE_BLOB_URL; managed identity / DefaultAzureCredential, or the account key in COUPONS_ARCHIVE_BLOB_KEY)",
     )
-    .addHelpText("after", exitHelp([EXIT.OK, EXIT.FAILED, EXIT.USAGE, EXIT.INTERRUPTED, EXIT.UNAVAILABLE]))
+    .addHelpText("after", exitHelp([EXIT.OK, EXIT.FAILED, EXIT.USAGE, EXIT.INTERRUPTED, EXIT.UNAVAILABLE, EXIT.NOT_MIGRATED]))
     .action(async (flags: { before?: Date; batchSize?: number; file?: string; blobUrl?: string }) => {
       const c = config();
       const o = {
@@ -110,7 +111,7 @@ export function registerOpsCommands(program: Command, deps: OpsDeps): Command {
         if (json()) out(JSON.stringify({ event: "archive.done", ...result, before: result.before.toISOString() }));
         else {
           out(
-            `Archived ${n(result.moved)} history row(s) attempted before ${result.before.toISOString()} in ${result.batches} batch(es)` +
+            `Archived ${n(result.moved)} history row(s) attempted before ${formatTime(result.before)} in ${result.batches} batch(es)` +
               (result.file ? `; ${n(result.fileRows)} written to ${result.file}` : "") +
               (result.recovered ? `; ${n(result.recovered)} recovered from an interrupted run` : "") +
               (result.stopped ? ". Stopped by a signal: run it again to finish." : "."),
@@ -126,11 +127,15 @@ export function registerOpsCommands(program: Command, deps: OpsDeps): Command {
   program
     .command("fraud-report")
     .description(
-      "Refused redemption attempts per ip, user or campaign over a time window, with the attempts the API's throttle stopped (ip, user): the top offenders.",
+      "Refused redemption attempts per ip, user or campaign over a time window, with the attempts the API's throttle stopped (ip, user): the top offenders (a table; --json for JSON).",
     )
     .option("--since <date>", "start of the window (a whole day starts at 00:00 UTC; default: 24 hours ago)", dateArg("start"))
     .option("--until <date>", "end of the window, exclusive (a whole day: its start; default: now)", dateArg("start"))
-    .addOption(new Option("--by <dimension>", "group by").choices(FRAUD_DIMENSIONS).default("ip"))
+    .addOption(
+      new Option("--by <dimension>", `group by: ${FRAUD_DIMENSIONS.join(", ")} (any letter case)`)
+        .argParser(enumArg(FRAUD_DIMENSIONS))
+        .default("ip"),
+    )
     .option("--top <n>", "how many offenders", intArg(1, 1000), 20)
     .addHelpText("after", exitHelp(READ_EXITS))
     .action(async (o: { since?: Date; until?: Date; by: FraudDimension; top: number }) => {
@@ -138,13 +143,13 @@ export function registerOpsCommands(program: Command, deps: OpsDeps): Command {
       const since = o.since ?? new Date(until.getTime() - DAY);
       const rows = await deps.withStore((store) => store.fraudReport({ since, until, by: o.by, top: o.top }));
       if (json()) return doc(rows);
-      out(`Refused and throttled attempts by ${o.by}, ${since.toISOString()} to ${until.toISOString()}: ${rows.length} offender(s)`);
+      out(`Refused and throttled attempts by ${o.by}, ${formatTime(since)} to ${formatTime(until)}: ${rows.length} offender(s)`);
       for (const line of fraudTable(rows)) out(line);
     });
 
   program
     .command("status")
-    .description("Row counts that tell when to partition Coupons (over 10M rows) and when to archive history.")
+    .description("Row counts that tell when to partition Coupons (over 10M rows) and when to archive history (--json for JSON).")
     .option("--archive-before <date>", "cutoff for rows to archive (default: the end of the last closed quarter)", dateArg("start"))
     .addHelpText("after", exitHelp(READ_EXITS))
     .action(async (o: { archiveBefore?: Date }) => {
@@ -165,8 +170,8 @@ function fraudTable(rows: FraudReportRow[]): string[] {
     n(r.refusals),
     n(r.throttled),
     n(r.distinctCodes),
-    r.firstSeen.toISOString(),
-    r.lastSeen.toISOString(),
+    formatTime(r.firstSeen),
+    formatTime(r.lastSeen),
     r.reasons.map((x) => `${x.reason} ${x.count}`).join(", "),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? "").length)));
@@ -182,8 +187,8 @@ function statusLines(s: ScaleStatus): string[] {
   return [
     `Coupons           ${n(s.couponsTotal)} in ${n(s.campaigns)} campaign(s)`,
     `Largest campaign  ${s.largestCampaign ? `${s.largestCampaign.campaignId} (${n(s.largestCampaign.coupons)})` : "-"}`,
-    `History           ${n(s.historyRows)} row(s), oldest ${s.oldestHistoryAt?.toISOString() ?? "-"}`,
-    `To archive        ${n(s.historyRowsToArchive)} row(s) attempted before ${s.archiveBefore.toISOString()}`,
+    `History           ${n(s.historyRows)} row(s), oldest ${s.oldestHistoryAt ? formatTime(s.oldestHistoryAt) : "-"}`,
+    `To archive        ${n(s.historyRowsToArchive)} row(s) attempted before ${formatTime(s.archiveBefore)}`,
     `Archive           ${n(s.archiveRows)} row(s)`,
     "",
     s.partitionAdvised

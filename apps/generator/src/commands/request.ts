@@ -16,7 +16,10 @@ import {
   waitingQueue,
 } from "@coupons/db";
 import { type Command, Option } from "commander";
-import { intArg, wholeArg } from "../args.ts";
+import { enumArg, intArg, wholeArg } from "../args.ts";
+import { formatTime, timeZoneLabel } from "../output.ts";
+import { findRequest } from "./request-id.ts";
+import { withReadStore } from "./via-api.ts";
 import { EXIT, GeneratorError, exitHelp } from "../errors.ts";
 import { type CliContext, missingEmbeddedFolder, out, printJson, withStore } from "./context.ts";
 
@@ -123,16 +126,16 @@ export function describeRequest(r: GenerationRequest): string {
     `Status      ${r.status}${r.failureReason ? ` (${r.failureReason})` : ""}`,
     `Progress    ${r.generatedAmount.toLocaleString("en-US")} of ${r.requestedAmount.toLocaleString("en-US")} (${percent(r)})`,
     `Codes       prefix "${r.prefix}" + ${r.codeLength} random characters`,
-    `Expires     ${r.expirationDate?.toISOString() ?? "never"}`,
-    `Created     ${r.createdAt.toISOString()}${r.requestedBy ? ` by ${r.requestedBy}` : ""}`,
-    `Started     ${r.startedAt?.toISOString() ?? "-"}`,
-    `Completed   ${r.completedAt?.toISOString() ?? "-"}`,
+    `Expires     ${r.expirationDate ? formatTime(r.expirationDate) : "never"}`,
+    `Created     ${formatTime(r.createdAt)}${r.requestedBy ? ` by ${r.requestedBy}` : ""}`,
+    `Started     ${r.startedAt ? formatTime(r.startedAt) : "-"}`,
+    `Completed   ${r.completedAt ? formatTime(r.completedAt) : "-"}`,
     `Worker      ${r.workerId ?? "-"}`,
   ];
   return lines.join("\n");
 }
 
-const READ_EXITS = [EXIT.OK, EXIT.FAILED, EXIT.USAGE, EXIT.REFUSED, EXIT.UNAVAILABLE] as const;
+const READ_EXITS = [EXIT.OK, EXIT.FAILED, EXIT.USAGE, EXIT.REFUSED, EXIT.UNAVAILABLE, EXIT.NOT_MIGRATED] as const;
 
 export function registerRequestCommands(program: Command, ctx: CliContext): void {
   const request = program.command("request").description("Generation request commands.");
@@ -148,13 +151,12 @@ export function registerRequestCommands(program: Command, ctx: CliContext): void
     });
   request
     .command("show")
-    .description("Show a request and its progress (GeneratedAmount is the truth while it runs).")
-    .argument("<id>", "request id")
+    .description("Show a request and its progress (GeneratedAmount is the truth while it runs; --json for JSON).")
+    .argument("<id>", "request id, or a unique prefix of it (at least 8 characters)")
     .addHelpText("after", exitHelp(READ_EXITS))
     .action(async (id: string) => {
-      await withStore(ctx, async (store) => {
-        const r = await store.getGenerationRequest(id);
-        if (!r) throw new GeneratorError("NOT_FOUND", `generation request ${id} does not exist`);
+      await withReadStore(ctx, async (store) => {
+        const r = await findRequest(store, id);
         if (ctx.globals().json) printJson(r);
         else out(describeRequest(r));
       });
@@ -162,11 +164,11 @@ export function registerRequestCommands(program: Command, ctx: CliContext): void
   request
     .command("cancel")
     .description("Cancel a request: a worker running it stops at its next batch and keeps what it inserted.")
-    .argument("<id>", "request id")
+    .argument("<id>", "request id, or a unique prefix of it (at least 8 characters)")
     .addHelpText("after", exitHelp(READ_EXITS))
     .action(async (id: string) => {
       await withStore(ctx, async (store) => {
-        const r = await store.cancelGenerationRequest(id);
+        const r = await store.cancelGenerationRequest((await findRequest(store, id)).requestId);
         if (ctx.globals().json) printJson(r);
         else out(`${describeRequest(r)}\n\nCancelled; ${r.generatedAmount} code(s) inserted before it stopped are kept.`);
       });
@@ -174,32 +176,34 @@ export function registerRequestCommands(program: Command, ctx: CliContext): void
   request
     .command("retry")
     .description("Put a Failed or Cancelled request back in the queue (Requested) for a worker to finish.")
-    .argument("<id>", "request id")
+    .argument("<id>", "request id, or a unique prefix of it (at least 8 characters)")
     .addHelpText("after", exitHelp(READ_EXITS))
     .action(async (id: string) => {
       await withStore(ctx, async (store) => {
-        const before = await store.getGenerationRequest(id);
-        if (!before) throw new GeneratorError("NOT_FOUND", `generation request ${id} does not exist`);
+        const before = await findRequest(store, id);
         if (before.status !== "Failed" && before.status !== "Cancelled") {
-          throw new StoreError("CONFLICT", `generation request ${id} is ${before.status}; only a Failed or Cancelled request is retried`);
+          throw new StoreError(
+            "CONFLICT",
+            `generation request ${before.requestId} is ${before.status}; only a Failed or Cancelled request is retried`,
+          );
         }
-        const r = await store.updateGenerationRequest(id, "Requested");
+        const r = await store.updateGenerationRequest(before.requestId, "Requested");
         if (ctx.globals().json) printJson(r);
         else out(`${describeRequest(r)}\n\nBack in the queue: a worker (coupons worker) picks it up.`);
       });
     });
   request
     .command("list")
-    .description("List requests with their progress, newest first.")
+    .description("List requests with their progress, newest first (a table with a header row; --json for JSON).")
     .option("--campaign <id>", "only this campaign's")
-    .addOption(new Option("--status <status>", "only this status").choices(GENERATION_STATUSES))
+    .option("--status <status>", `only this status: ${GENERATION_STATUSES.join(", ")} (any letter case)`, enumArg(GENERATION_STATUSES))
     .option("--limit <n>", "at most this many", intArg(1, 1000), 100)
     .addHelpText("after", exitHelp(READ_EXITS))
     .action(async (o: { campaign?: string; status?: GenerationStatus; limit: number }) => {
       const json = ctx.globals().json;
       // nothing to list where no database exists yet: say so without creating one
       if (missingEmbeddedFolder(ctx)) return json ? printJson([]) : out("No generation requests.");
-      await withStore(ctx, async (store) => {
+      await withReadStore(ctx, async (store) => {
         const rows = await store.listGenerationRequests({ campaignId: o.campaign, status: o.status, limit: o.limit });
         if (json) return printJson(rows);
         if (rows.length === 0) out("No generation requests.");
@@ -209,18 +213,18 @@ export function registerRequestCommands(program: Command, ctx: CliContext): void
     });
 }
 
-/** The list as a table: a header row, then one row per request, dates in UTC ISO 8601. */
+/** The list as a table: a header row, then one row per request, dates in UTC ISO 8601 (or --local-time). */
 export function requestTable(rows: readonly GenerationRequest[]): string[] {
   const table = [
-    ["REQUEST", "CAMPAIGN", "STATUS", "GENERATED/REQUESTED", "DONE", "CREATED (UTC)", "COMPLETED (UTC)"],
+    ["REQUEST", "CAMPAIGN", "STATUS", "GENERATED/REQUESTED", "DONE", `CREATED (${timeZoneLabel()})`, `COMPLETED (${timeZoneLabel()})`],
     ...rows.map((r) => [
       r.requestId,
       r.campaignId,
       r.status,
       `${r.generatedAmount}/${r.requestedAmount}`,
       percent(r),
-      r.createdAt.toISOString(),
-      r.completedAt?.toISOString() ?? "-",
+      formatTime(r.createdAt),
+      r.completedAt ? formatTime(r.completedAt) : "-",
     ]),
   ];
   const widths = table[0]?.map((_, i) => Math.max(...table.map((row) => (row[i] ?? "").length))) ?? [];
@@ -236,7 +240,7 @@ export function requestTable(rows: readonly GenerationRequest[]): string[] {
 export function waitingLine(q: WaitingQueue, now: Date): string {
   if (q.waiting === 0 || !q.oldestCreatedAt) return "Waiting: none.";
   const count = `${q.atLeast ? "at least " : ""}${q.waiting} request(s)`;
-  return `Waiting: ${count}; the oldest since ${q.oldestCreatedAt.toISOString()} (${formatAge(now.getTime() - q.oldestCreatedAt.getTime())}${q.atLeast ? " or more" : ""}).`;
+  return `Waiting: ${count}; the oldest since ${formatTime(q.oldestCreatedAt)} (${formatAge(now.getTime() - q.oldestCreatedAt.getTime())}${q.atLeast ? " or more" : ""}).`;
 }
 
 /** A duration for people: 45s, 3m 12s, 2h 5m, 3d 4h. */

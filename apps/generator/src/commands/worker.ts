@@ -11,7 +11,7 @@ import { Option } from "commander";
 import { DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE } from "../pipeline.ts";
 import { runFlags, watchStopSignals } from "./run.ts";
 
-const WORKER_EXITS = [EXIT.OK, EXIT.FAILED, EXIT.USAGE, EXIT.BUSY, EXIT.INTERRUPTED, EXIT.UNAVAILABLE] as const;
+const WORKER_EXITS = [EXIT.OK, EXIT.FAILED, EXIT.USAGE, EXIT.BUSY, EXIT.INTERRUPTED, EXIT.UNAVAILABLE, EXIT.NOT_MIGRATED] as const;
 
 type WorkerFlags = {
   concurrency: number;

@@ -23,10 +23,12 @@ export const ready = {
   path: "/readyz",
   tag: "Service",
   summary: "Can the service take requests?",
-  description: `Pings the database (at most ${READY_TIMEOUT_MS / 1000} s). While the service shuts down it answers 503, so load balancers stop sending to it. No key needed.`,
+  description: `Pings the database (at most ${READY_TIMEOUT_MS / 1000} s) and checks that it is migrated to this version (PostgreSQL). While the service shuts down it answers 503, so load balancers stop sending to it. No key needed.`,
   access: "public",
   success: { status: 200, description: "The database answers", schema: Readiness, example: { status: "ready", engine: "postgres" } },
-  problems: { 503: "NOT_READY: the database does not answer; SHUTTING_DOWN: the service is stopping" },
+  problems: {
+    503: "NOT_READY: the database does not answer, does not exist, or is not migrated to this version (the detail says which); SHUTTING_DOWN: the service is stopping",
+  },
 } as const satisfies Operation;
 
 export const metrics = {
@@ -72,6 +74,12 @@ export function opsRoutes(register: Register, deps: Deps): void {
       );
     } finally {
       clearTimeout(timer);
+    }
+    const schema = await deps.schema?.problem();
+    if (schema) {
+      // the reason, when it is ours to tell (which migrations are pending); a driver's text stays in the log
+      const reason = schema.code === "NOT_MIGRATED" && schema.expose ? schema.message : toProblem(schema).problem.detail;
+      throw new HttpProblem(503, "NOT_READY", "The database is not ready for this version", reason);
     }
     res.json({ status: "ready", engine: deps.store.engine });
   });

@@ -118,7 +118,7 @@ function lockDataDir(dir: string): Promise<() => void> {
       ? new StoreError("UNAVAILABLE", `the embedded database at ${dir} is already open in this process; share one store`)
       : new StoreError(
           "REQUEST_BUSY",
-          `the embedded database at ${dir} is in use by ${owner ? `process ${owner.pid} on ${owner.host}` : "another process"}; stop it, or use PostgreSQL (COUPONS_DATABASE_URL=postgres://...) for more than one process`,
+          `the embedded database at ${dir} is in use by ${owner ? `process ${owner.pid} on ${owner.host}` : "another process"} (one process at a time). Stop it; or, when it is the redeem API, use the API (the read commands campaign list/show and request list/show ask it by themselves); or use PostgreSQL for more than one process: docker run -d -p 5432:5432 -e POSTGRES_PASSWORD=coupons postgres:17, then COUPONS_DATABASE_URL=postgres://postgres:coupons@127.0.0.1:5432/postgres and coupons migrate (docs/database.md)`,
         ),
   );
 }

@@ -2,6 +2,7 @@
 // Our own numbers are raised by database/mssql/0003_procedures.sql (the twins of the CPnnn SQLSTATEs
 // of database/postgres, mapped in ../errors.ts).
 import { StoreError, type StoreErrorCode } from "../contract.ts";
+import { MIGRATE_HINT } from "../errors.ts";
 
 const OWN_NUMBERS: Record<number, StoreErrorCode> = {
   50400: "INVALID_INPUT",
@@ -158,6 +159,12 @@ export function mapMssqlError(err: unknown): unknown {
   }
   if (first !== undefined && INPUT_NUMBERS[first]) {
     return new StoreError("INVALID_INPUT", `${INPUT_NUMBERS[first]}: ${message}`, { cause: err });
+  }
+  // 2812: a stored procedure, 208: a table or view this version calls is missing (never migrated, or older)
+  if (first === 2812 || first === 208) {
+    return new StoreError("NOT_MIGRATED", `the database schema is missing or older than this version (${message}); ${MIGRATE_HINT}`, {
+      cause: err,
+    });
   }
   if (first === 2627 || first === 2601) return new StoreError("CONFLICT", `already exists: ${message}`, { cause: err });
   if (first === 547) {
