@@ -27,6 +27,7 @@ import type {
 import type { ArchiveOps } from "./archive.ts";
 import { StoreError } from "./contract.ts";
 import { ROLLED_BACK_STATES, mapPgError } from "./errors.ts";
+import { KeyedLimit } from "./keyed-limit.ts";
 import {
   type Row,
   activeCampaignFromRow,
@@ -75,10 +76,16 @@ export type SqlEngineParts = {
   heldRequests?: ReadonlySet<string>;
 };
 
+/** Slow-path redemptions (p_Slow: all 16 slots of a campaign locked) in flight per campaign, and how
+ *  long and how many may wait for a turn. They serialise on the slot locks anyway; two keep one
+ *  ready while the other commits, and the rest of the pool serves other campaigns. */
+export const SLOW_PATH_LIMIT = { perKey: 2, maxWaitMs: 10_000, maxQueue: 2_000 } as const;
+
 export class SqlEngine implements EngineOps {
   readonly engine: EngineName;
   readonly readRoute: ReadRoute;
   readonly #parts: SqlEngineParts;
+  readonly #slowPath = new KeyedLimit(SLOW_PATH_LIMIT);
 
   constructor(parts: SqlEngineParts) {
     this.engine = parts.engine;
@@ -189,20 +196,29 @@ export class SqlEngine implements EngineOps {
     // path that rebalances the campaign's budget (see fn_TakeCampaignUnit). 40P01/40001: the
     // database chose this transaction as a deadlock or serialization victim and rolled it back
     // whole, so calling again is safe.
+    // The slow call waits for a turn of its campaign first (SLOW_PATH_LIMIT), holding no connection.
     let slow = false;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const rows = await this.#parts.exec.query("SELECT sp_RedeemCoupon($1,$2,$3,$4,$5,$6,$7) AS result", [...params, slow]);
-        return redeemResultFromJson(documentOf(rows[0]));
-      } catch (err) {
-        const code = (err as { code?: unknown }).code;
-        if (code === "CP503" && !slow) {
-          slow = true;
-          continue;
+    let release: (() => void) | undefined;
+    try {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const rows = await this.#parts.exec.query("SELECT sp_RedeemCoupon($1,$2,$3,$4,$5,$6,$7) AS result", [...params, slow]);
+          return redeemResultFromJson(documentOf(rows[0]));
+        } catch (err) {
+          const code = (err as { code?: unknown }).code;
+          if (code === "CP503" && !slow) {
+            slow = true;
+            const detail = (err as { detail?: unknown }).detail;
+            const campaign = typeof detail === "string" && detail.length > 0 ? detail : "";
+            release = await this.#slowPath.acquire(campaign, `the budget of campaign ${campaign}`);
+            continue;
+          }
+          if (typeof code === "string" && ROLLED_BACK_STATES.has(code) && attempt < 5) continue;
+          throw mapPgError(err);
         }
-        if (typeof code === "string" && ROLLED_BACK_STATES.has(code) && attempt < 5) continue;
-        throw mapPgError(err);
       }
+    } finally {
+      release?.();
     }
   }
 
