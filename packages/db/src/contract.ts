@@ -336,7 +336,34 @@ export interface CouponStore {
   /** Deletes idempotency keys created before `before`, in batches; returns how many. A retry with a
    *  purged key is a new request. */
   purgeIdempotencyKeys(before: Date): Promise<number>;
+
+  // ---------------------------------------------------------------------------------------------
+  // statistics (issue 14): the seed's Campaigns.CurrentRedemptions column, and counts over time.
+
+  /** Copies each campaign's exact count (the sum of its counter slots) into the seed's
+   *  Campaigns.CurrentRedemptions column where the two differ; returns how many campaigns changed.
+   *  The API calls it on a timer (COUPONS_COUNTER_SYNC_SECONDS); several callers at once are harmless. */
+  syncCampaignCounters(): Promise<number>;
+  /** Attempts and reversals of a campaign per hour or day over [since, until), every bucket present
+   *  (zero-filled), oldest first; null when the campaign does not exist. An analytics read (replica). */
+  getCampaignStatsSeries(campaignId: string, options: StatsSeriesOptions): Promise<StatsSeries | null>;
 }
+
+export const STATS_INTERVALS = ["hour", "day"] as const;
+export type StatsInterval = (typeof STATS_INTERVALS)[number];
+/** since/until default to the last 48 hours (hour) or 30 days (day) up to now; at most
+ *  MAX_STATS_BUCKETS buckets. */
+export type StatsSeriesOptions = { interval: StatsInterval; since?: Date; until?: Date };
+export const MAX_STATS_BUCKETS = 1000;
+export type StatsPoint = {
+  /** The bucket's start: a whole UTC hour or day. Attempts counted are those of [since, until). */
+  start: Date;
+  redemptions: number;
+  /** Refused attempts by reason; only reasons that occurred in the bucket. */
+  refusals: Partial<Record<RefusalCode, number>>;
+  reversals: number;
+};
+export type StatsSeries = { interval: StatsInterval; since: Date; until: Date; points: StatsPoint[] };
 
 export type ReadRoute = "primary" | "replica";
 /** One routed analytics call: which connection served it. */

@@ -22,12 +22,14 @@ import type {
   RedemptionStats,
   RouteEvent,
   ScaleStatus,
+  StatsSeries,
   ValidateResult,
 } from "./contract.ts";
 import type { ArchiveOps } from "./archive.ts";
 import { StoreError } from "./contract.ts";
 import { ROLLED_BACK_STATES, mapPgError } from "./errors.ts";
 import { KeyedLimit } from "./keyed-limit.ts";
+import { type CheckedStatsSeries, seriesFromRows, statsRowFromRow } from "./statistics.ts";
 import {
   type Row,
   activeCampaignFromRow,
@@ -347,6 +349,23 @@ export class SqlEngine implements EngineOps {
       const rows = await this.#q("SELECT sp_PurgeIdempotencyKeys($1, $2) AS n", [before, size]);
       return Number(one(rows, "sp_PurgeIdempotencyKeys").n);
     });
+  }
+
+  // statistics
+
+  async syncCampaignCounters(): Promise<number> {
+    return Number(one(await this.#q("SELECT sp_RefreshCampaignCounters() AS n"), "sp_RefreshCampaignCounters").n);
+  }
+
+  async getCampaignStatsSeries(campaignId: string, c: CheckedStatsSeries): Promise<StatsSeries | null> {
+    const params = [campaignId, c.interval, c.since, c.until];
+    try {
+      const rows = await this.#read("getCampaignStatsSeries", "SELECT * FROM sp_GetCampaignStatsSeries($1,$2,$3,$4)", params);
+      return seriesFromRows(c, rows.map(statsRowFromRow));
+    } catch (err) {
+      if (err instanceof StoreError && err.code === "NOT_FOUND") return null;
+      throw err;
+    }
   }
 
   close(): Promise<void> {

@@ -31,10 +31,13 @@ import {
   type ReadRoute,
   type RedemptionStats,
   type ScaleStatus,
+  type StatsSeries,
+  type StatsSeriesOptions,
   StoreError,
   type ValidateResult,
   lastClosedQuarterEnd,
 } from "./contract.ts";
+import { type CheckedStatsSeries, checkStatsSeriesInput } from "./statistics.ts";
 import {
   type CheckedRedeem,
   checkCampaignInput,
@@ -98,6 +101,9 @@ export interface EngineOps {
   fraudReport(f: Required<FraudReportInput>): Promise<FraudReportRow[]>;
   getScaleStatus(archiveBefore: Date): Promise<ScaleStatus>;
   purgeIdempotencyKeys(before: Date): Promise<number>;
+  syncCampaignCounters(): Promise<number>;
+  /** null for an unknown campaign. */
+  getCampaignStatsSeries(campaignId: string, c: CheckedStatsSeries): Promise<StatsSeries | null>;
 }
 
 function failed(message: string): never {
@@ -194,6 +200,9 @@ export function defineStore(engine: EngineOps): CouponStore {
         options?.archiveBefore === undefined ? lastClosedQuarterEnd() : checkDate("archiveBefore", options.archiveBefore),
       ),
     purgeIdempotencyKeys: async (before: Date) => engine.purgeIdempotencyKeys(checkDate("before", before)),
+    syncCampaignCounters: async () => engine.syncCampaignCounters(),
+    getCampaignStatsSeries: async (campaignId: string, options: StatsSeriesOptions) =>
+      engine.getCampaignStatsSeries(checkId("campaignId", campaignId), checkStatsSeriesInput(options)),
   };
 }
 

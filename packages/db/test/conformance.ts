@@ -12,6 +12,7 @@ import {
   type StoreErrorCode,
 } from "../src/index.ts";
 import { lifecycleCases } from "./conformance-lifecycle.ts";
+import { statisticsCases } from "./conformance-statistics.ts";
 import type { EngineUnderTest } from "./support.ts";
 
 const DAY = 86_400_000;
@@ -103,6 +104,7 @@ export function conformanceSuite(engine: EngineUnderTest): void {
     });
 
     lifecycleCases(() => store);
+    statisticsCases(() => store);
 
     describe("campaigns", () => {
       it("creates a campaign and reads it back with every field", async () => {

@@ -11,6 +11,7 @@ import { type MssqlOptions, type MssqlSettings, type MssqlStoreConfig, buildMssq
 import { mapMssqlError, withRetry } from "./mssql-errors.ts";
 import { generationCalls } from "./mssql-generation.ts";
 import { operationsCalls } from "./mssql-operations.ts";
+import { statisticsCalls } from "./mssql-statistics.ts";
 
 export { migrateMssql } from "./mssql-migrate.ts";
 export { buildMssqlSettings } from "./mssql-config.ts";
@@ -64,6 +65,7 @@ export async function openMssqlStore(c: MssqlStoreConfig, o: MssqlStoreOptions =
     ...campaignCalls(calls),
     ...generationCalls(calls),
     ...operationsCalls(calls),
+    ...statisticsCalls(calls),
     async ping() {
       // No table is read, so the execute-only role may run it.
       try {
