@@ -13,6 +13,7 @@ import { createMetrics } from "./metrics.ts";
 import { requireScope } from "./auth.ts";
 import { buildOpenApiDocument } from "./openapi.ts";
 import { HttpProblem, problemHandler } from "./problems.ts";
+import { campaignStatsRoutes } from "./routes/campaign-stats.ts";
 import { campaignRoutes } from "./routes/campaigns.ts";
 import { couponRoutes } from "./routes/coupons.ts";
 import { docsRoutes, mountDocsAssets } from "./routes/docs.ts";
@@ -147,6 +148,7 @@ export function createApp(options: { store: CouponStore; config: ApiConfig; logg
   redemptionRoutes(register, deps);
   couponRoutes(register, deps);
   campaignRoutes(register, deps);
+  campaignStatsRoutes(register, deps);
   generationRoutes(register, deps);
   methodNotAllowed(app, operations);
 

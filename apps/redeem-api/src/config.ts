@@ -36,6 +36,8 @@ export type ApiConfig = {
   /** On the embedded engine, run the generation worker in this process (one process owns the data
    *  folder, so nothing else could): a request made through the API gets generated. */
   embeddedWorker: boolean;
+  /** How often Campaigns.CurrentRedemptions is refreshed from the slot sums (counter-sync.ts); 0: never. */
+  counterSyncSeconds: number;
 };
 
 export class ConfigError extends Error {
@@ -91,6 +93,7 @@ const envSchema = {
   COUPONS_MIGRATE_ON_START: bool.optional(),
   COUPONS_SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
   COUPONS_API_WORKER: bool.default(true),
+  COUPONS_COUNTER_SYNC_SECONDS: int(0, 3600).default(5),
 } as const;
 
 /** Reads and checks the configuration; throws ConfigError naming the first bad variable. */
@@ -123,6 +126,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     migrateOnStart: v.COUPONS_MIGRATE_ON_START as boolean | undefined,
     shutdownTimeoutMs: v.COUPONS_SHUTDOWN_TIMEOUT_MS as number,
     embeddedWorker: v.COUPONS_API_WORKER as boolean,
+    counterSyncSeconds: v.COUPONS_COUNTER_SYNC_SECONDS as number,
   };
 }
 

@@ -8,6 +8,7 @@ import { ApiClient, KEYS, addCoupons, seedCampaign, testConfig, unique } from ".
 import { lifecycleScenarios } from "./scenarios-lifecycle.ts";
 import { generationScenarios } from "./scenarios-generation.ts";
 import { redemptionScenarios } from "./scenarios-redemption.ts";
+import { statisticsScenarios } from "./scenarios-statistics.ts";
 
 const DAY = 86_400_000;
 
@@ -192,6 +193,7 @@ export function apiScenarios(engine: EngineUnderTest): void {
   generationScenarios(context);
   redemptionScenarios(context);
   lifecycleScenarios(context);
+  statisticsScenarios(context);
 
   describe("coupon details and assignment", () => {
     it("When details are asked for, then the computed status follows the coupon's life", async () => {
