@@ -341,8 +341,9 @@ export interface CouponStore {
   // statistics (issue 14): the seed's Campaigns.CurrentRedemptions column, and counts over time.
 
   /** Copies each campaign's exact count (the sum of its counter slots) into the seed's
-   *  Campaigns.CurrentRedemptions column where the two differ; returns how many campaigns changed.
-   *  The API calls it on a timer (COUPONS_COUNTER_SYNC_SECONDS); several callers at once are harmless. */
+   *  Campaigns.CurrentRedemptions column where the two differ, and rolls the closed hours of the
+   *  history up for getCampaignStatsSeries; returns how many campaigns' counts changed. The API calls
+   *  it on a timer (COUPONS_COUNTER_SYNC_SECONDS); several callers at once are harmless. */
   syncCampaignCounters(): Promise<number>;
   /** Attempts and reversals of a campaign per hour or day over [since, until), every bucket present
    *  (zero-filled), oldest first; null when the campaign does not exist. An analytics read (replica). */

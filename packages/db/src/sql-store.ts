@@ -354,7 +354,9 @@ export class SqlEngine implements EngineOps {
   // statistics
 
   async syncCampaignCounters(): Promise<number> {
-    return Number(one(await this.#q("SELECT sp_RefreshCampaignCounters() AS n"), "sp_RefreshCampaignCounters").n);
+    const changed = Number(one(await this.#q("SELECT sp_RefreshCampaignCounters() AS n"), "sp_RefreshCampaignCounters").n);
+    await this.#q("SELECT sp_RollupCampaignStats() AS n");
+    return changed;
   }
 
   async getCampaignStatsSeries(campaignId: string, c: CheckedStatsSeries): Promise<StatsSeries | null> {

@@ -12,9 +12,11 @@ type StatisticsOps = Pick<EngineOps, "syncCampaignCounters" | "getCampaignStatsS
 
 export function statisticsCalls(c: MssqlCalls): StatisticsOps {
   return {
-    // re-running it changes nothing more: retried like a read
+    // re-running either changes nothing more: retried like reads
     async syncCampaignCounters() {
-      return num(one(await c.rows("dbo.sp_RefreshCampaignCounters", [], true), "sp_RefreshCampaignCounters"), "n");
+      const changed = num(one(await c.rows("dbo.sp_RefreshCampaignCounters", [], true), "sp_RefreshCampaignCounters"), "n");
+      await c.rows("dbo.sp_RollupCampaignStats", [], true);
+      return changed;
     },
 
     async getCampaignStatsSeries(campaignId, s) {
