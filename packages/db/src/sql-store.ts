@@ -29,6 +29,7 @@ import type { ArchiveOps } from "./archive.ts";
 import { StoreError } from "./contract.ts";
 import { ROLLED_BACK_STATES, mapPgError } from "./errors.ts";
 import { KeyedLimit } from "./keyed-limit.ts";
+import { SLOW_PATH_LIMIT, callRedeem } from "./redeem-call.ts";
 import { type CheckedStatsSeries, seriesFromRows, statsRowFromRow } from "./statistics.ts";
 import {
   type Row,
@@ -55,7 +56,7 @@ import type {
 } from "./store.ts";
 import type { CheckedRedeem } from "./validate.ts";
 import { exportPages, purgeInBatches } from "./paging.ts";
-import { documentOf, one, redeemResultFromJson, validateResultFromJson } from "./results.ts";
+import { documentOf, one, validateResultFromJson } from "./results.ts";
 
 /** The channel database/postgres/0011_generation_cancel.sql NOTIFYs when a request becomes Requested. */
 export const GENERATION_CHANNEL = "coupons_generation_requests";
@@ -77,11 +78,6 @@ export type SqlEngineParts = {
   /** Requests held by claims of this process where the database cannot tell (embedded: one session). */
   heldRequests?: ReadonlySet<string>;
 };
-
-/** Slow-path redemptions (p_Slow: all 16 slots of a campaign locked) in flight per campaign, and how
- *  long and how many may wait for a turn. They serialise on the slot locks anyway; two keep one
- *  ready while the other commits, and the rest of the pool serves other campaigns. */
-export const SLOW_PATH_LIMIT = { perKey: 2, maxWaitMs: 10_000, maxQueue: 2_000 } as const;
 
 export class SqlEngine implements EngineOps {
   readonly engine: EngineName;
@@ -194,34 +190,7 @@ export class SqlEngine implements EngineOps {
 
   async redeemCoupon(r: CheckedRedeem): Promise<RedeemResult> {
     const params = [r.code, r.userId, r.ipAddress, r.userAgent, r.idempotencyKey, r.requestHash];
-    // CP503: the coupon's counter slot is spent; the call rolled back and is made again on the slow
-    // path that rebalances the campaign's budget (see fn_TakeCampaignUnit). 40P01/40001: the
-    // database chose this transaction as a deadlock or serialization victim and rolled it back
-    // whole, so calling again is safe.
-    // The slow call waits for a turn of its campaign first (SLOW_PATH_LIMIT), holding no connection.
-    let slow = false;
-    let release: (() => void) | undefined;
-    try {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          const rows = await this.#parts.exec.query("SELECT sp_RedeemCoupon($1,$2,$3,$4,$5,$6,$7) AS result", [...params, slow]);
-          return redeemResultFromJson(documentOf(rows[0]));
-        } catch (err) {
-          const code = (err as { code?: unknown }).code;
-          if (code === "CP503" && !slow) {
-            slow = true;
-            const detail = (err as { detail?: unknown }).detail;
-            const campaign = typeof detail === "string" && detail.length > 0 ? detail : "";
-            release = await this.#slowPath.acquire(campaign, `the budget of campaign ${campaign}`);
-            continue;
-          }
-          if (typeof code === "string" && ROLLED_BACK_STATES.has(code) && attempt < 5) continue;
-          throw mapPgError(err);
-        }
-      }
-    } finally {
-      release?.();
-    }
+    return callRedeem(this.#parts.exec, params, this.#slowPath);
   }
 
   async validateCoupon(code: string, userId: string): Promise<ValidateResult> {
