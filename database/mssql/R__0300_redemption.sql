@@ -52,10 +52,28 @@ OUTER APPLY (SELECT SUM(s.Redemptions) AS Total FROM dbo.CampaignCounterSlots s
              WHERE s.CampaignId = cp.CampaignId AND @CheckTotal = 1) t;
 GO
 
+-- Whether the campaign's committed redemptions (the slot sum) have reached its cap, read without
+-- holding a lock: a sold-out campaign refuses at read speed, so no attempt on it waits for another
+-- (under READ_COMMITTED_SNAPSHOT OFF the read's shared locks last only while each row is read, and
+-- are compatible with the rebalancer's update locks). Safe to refuse on: at the moment of this
+-- read the cap was reached; a unit given back later (a reversal, a rolled-back redemption) is seen
+-- by the next attempt, which goes on to the locking path and takes it. Never used to accept.
+CREATE OR ALTER FUNCTION dbo.fn_CampaignSoldOut(@CampaignId nvarchar(100))
+RETURNS TABLE
+AS
+RETURN
+SELECT CAST(CASE WHEN c.MaxTotalRedemptions <= ISNULL(t.Total, 0) THEN 1 ELSE 0 END AS bit) AS SoldOut
+FROM dbo.Campaigns c
+OUTER APPLY (SELECT SUM(s.Redemptions) AS Total FROM dbo.CampaignCounterSlots s
+             WHERE s.CampaignId = c.CampaignId) t
+WHERE c.CampaignId = @CampaignId;
+GO
+
 -- Takes one unit of the campaign's total budget on the coupon's slot. (Unlike PostgreSQL, whose
 -- twin gives up with CP503 and is called again with p_Slow: a failed conditional UPDATE here
 -- releases its U lock, so the rebalance can run in the same transaction without holding a slot.)
--- When that slot's budget is spent, locks all 16 slots (one forward seek of the clustered key: slot order, so two rebalancers
+-- When that slot's budget is spent and the campaign is not sold out (fn_CampaignSoldOut, a read),
+-- locks all 16 slots (one forward seek of the clustered key: slot order, so two rebalancers
 -- cannot deadlock) and either refuses (cap reached) or spreads what is left of the cap over the
 -- slots, favouring this one. Invariant: the budgets always add up to the cap and no slot passes its
 -- budget, so the sum of Redemptions never passes MaxTotalRedemptions, whatever the concurrency.
@@ -81,6 +99,8 @@ BEGIN
         SET @msg = CONCAT(N'counter slot ', @Slot, N'/16 of campaign ', @CampaignId, N' is missing');
         THROW 50500, @msg, 1;
     END;
+    -- Sold out: refused on a read (fn_CampaignSoldOut), without locking the slots.
+    IF EXISTS (SELECT 1 FROM dbo.fn_CampaignSoldOut(@CampaignId) WHERE SoldOut = 1) RETURN;
     -- UPDLOCK holds each slot's lock to the end of the transaction; the rows are fixed (16 per
     -- campaign, never inserted later), so no range lock is needed.
     SELECT @total = SUM(Redemptions)

@@ -26,15 +26,25 @@ WHERE c.IsActive
   AND now() >= c.StartDate
   AND now() <= c.EndDate;
 
+-- A campaign's coupons counted without reading them all (a campaign may have tens of millions):
+-- total = the codes its generation requests inserted (GeneratedAmount, kept by sp_BulkInsertCoupons;
+-- coupons are only ever inserted there and only deleted with their campaign), redeemed = the slot sum
+-- (the same number as the coupons marked redeemed: they change in one transaction), expired = an
+-- index range of the unredeemed coupons with a past expiry (IX_Coupons_Unredeemed_ExpiresAt, 0016),
+-- available = the rest. Exact, like the count it replaces; measured by scripts/bench-campaign-page.ts.
 CREATE OR REPLACE VIEW vw_RedemptionStats AS
 SELECT c.CampaignId,
-       count(cp.CouponId)::int AS TotalCoupons,
-       (count(*) FILTER (WHERE cp.IsRedeemed))::int AS RedeemedCoupons,
-       (count(*) FILTER (WHERE NOT cp.IsRedeemed AND (cp.ExpiresAt IS NULL OR cp.ExpiresAt > now())))::int AS AvailableCoupons,
-       (count(*) FILTER (WHERE NOT cp.IsRedeemed AND cp.ExpiresAt <= now()))::int AS ExpiredCoupons
+       coalesce(g.Generated, 0)::int AS TotalCoupons,
+       coalesce(k.CurrentRedemptions, 0) AS RedeemedCoupons,
+       (coalesce(g.Generated, 0) - coalesce(k.CurrentRedemptions, 0) - x.Expired)::int AS AvailableCoupons,
+       x.Expired::int AS ExpiredCoupons
 FROM Campaigns c
-LEFT JOIN Coupons cp ON cp.CampaignId = c.CampaignId
-GROUP BY c.CampaignId;
+LEFT JOIN (SELECT r.CampaignId, sum(r.GeneratedAmount) AS Generated FROM GenerationRequests r GROUP BY r.CampaignId) g
+    ON g.CampaignId = c.CampaignId
+LEFT JOIN vw_CampaignCounters k ON k.CampaignId = c.CampaignId
+CROSS JOIN LATERAL (SELECT count(*) AS Expired FROM Coupons cp
+                    WHERE cp.CampaignId = c.CampaignId AND NOT cp.IsRedeemed
+                      AND cp.ExpiresAt IS NOT NULL AND cp.ExpiresAt <= now()) x;
 
 CREATE OR REPLACE VIEW vw_RedemptionHistoryAll AS
 SELECT h.RedemptionId, h.CouponCode, h.UserId, h.CampaignId, h.AttemptedAt, h.Success, h.FailureReason,

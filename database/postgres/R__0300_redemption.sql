@@ -69,13 +69,27 @@ BEGIN
     END IF;
 END $$;
 
+-- Whether the campaign's committed redemptions (the slot sum) have reached its cap, read now without
+-- a lock: a sold-out campaign refuses at read speed, so no attempt on it waits for another. Safe to
+-- refuse on: at the moment of this read the cap was reached (a unit given back later, by a
+-- reversal or a rolled-back redemption, is seen by the next attempt, which goes on to the locking
+-- path and takes it). Never used to accept: acceptance stays under the slot locks.
+CREATE OR REPLACE FUNCTION fn_CampaignSoldOut(p_CampaignId text) RETURNS boolean
+LANGUAGE sql VOLATILE AS $$
+    SELECT coalesce(c.MaxTotalRedemptions <= (SELECT coalesce(sum(s.Redemptions), 0) FROM CampaignCounterSlots s
+                                              WHERE s.CampaignId = c.CampaignId), false)
+    FROM Campaigns c WHERE c.CampaignId = p_CampaignId
+$$;
+
 -- Takes one unit of the campaign's total budget on the coupon's slot (check 7).
 -- Fast path: one conditional UPDATE of that slot. When the slot's budget is spent, the fast path
 -- gives up with CP503 instead of rebalancing: a failed conditional UPDATE can keep the row locked
 -- (READ COMMITTED re-check), and a transaction that holds one slot must not go on to lock the
 -- others, or two of them deadlock. The caller rolls back and calls again with p_Slow, which locks
 -- all 16 slots in slot order before touching any, then refuses (cap reached) or spreads what is
--- left of the cap over the slots, favouring this one.
+-- left of the cap over the slots, favouring this one. Both paths first read whether the campaign is
+-- sold out (fn_CampaignSoldOut) and refuse without the retry or a lock when it is; the CP503's
+-- DETAIL is the campaign id, so the engine can bound the slow calls in flight per campaign.
 -- Invariant: the budgets always add up to the cap and no slot passes its budget (a CHECK), so the
 -- sum of Redemptions never passes MaxTotalRedemptions, whatever the concurrency.
 CREATE OR REPLACE FUNCTION fn_TakeCampaignUnit(p_CampaignId text, p_Slot int, p_Cap int, p_Slow boolean)
@@ -91,9 +105,12 @@ BEGIN
         IF NOT EXISTS (SELECT 1 FROM CampaignCounterSlots WHERE CampaignId = p_CampaignId AND Slot = p_Slot) THEN
             RAISE EXCEPTION 'counter slot % of campaign % is missing', p_Slot, p_CampaignId USING ERRCODE = 'XX000';
         END IF;
+        -- Sold out: refused on a read, without the retry and without a lock (see below).
+        IF fn_CampaignSoldOut(p_CampaignId) THEN RETURN false; END IF;
         RAISE EXCEPTION 'counter slot % of campaign % is spent; retry with rebalancing', p_Slot, p_CampaignId
-            USING ERRCODE = 'CP503';
+            USING ERRCODE = 'CP503', DETAIL = p_CampaignId;
     END IF;
+    IF fn_CampaignSoldOut(p_CampaignId) THEN RETURN false; END IF;
     PERFORM 1 FROM CampaignCounterSlots WHERE CampaignId = p_CampaignId ORDER BY Slot FOR UPDATE;
     -- The cap as it is now: sp_UpdateCampaign changes it under these same locks.
     SELECT MaxTotalRedemptions INTO p_Cap FROM Campaigns WHERE CampaignId = p_CampaignId;

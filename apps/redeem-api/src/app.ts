@@ -13,6 +13,7 @@ import { createMetrics } from "./metrics.ts";
 import { createAuthenticator, requireScope } from "./auth.ts";
 import { buildOpenApiDocument } from "./openapi.ts";
 import { HttpProblem, problemHandler } from "./problems.ts";
+import { campaignStatsRoutes } from "./routes/campaign-stats.ts";
 import { campaignRoutes } from "./routes/campaigns.ts";
 import { mountConsole } from "./routes/console.ts";
 import { couponRoutes } from "./routes/coupons.ts";
@@ -160,6 +161,7 @@ export function createApp(options: {
   reversalRoutes(register, deps);
   couponRoutes(register, deps);
   campaignRoutes(register, deps);
+  campaignStatsRoutes(register, deps);
   generationRoutes(register, deps);
   fraudRoutes(register, deps);
   mountConsole(app);

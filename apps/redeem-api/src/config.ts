@@ -68,6 +68,8 @@ export type ApiConfig = {
   /** On the embedded engine, run the generation worker in this process (one process owns the data
    *  folder, so nothing else could): a request made through the API gets generated. */
   embeddedWorker: boolean;
+  /** How often Campaigns.CurrentRedemptions is refreshed from the slot sums (counter-sync.ts); 0: never. */
+  counterSyncSeconds: number;
 };
 
 export class ConfigError extends Error {
@@ -155,6 +157,7 @@ const envSchema = {
   COUPONS_REQUEST_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
   COUPONS_KEEP_ALIVE_TIMEOUT_MS: int(100, 600_000).default(5_000),
   COUPONS_MAX_CONNECTIONS: int(1, 1_000_000).default(1_024),
+  COUPONS_COUNTER_SYNC_SECONDS: int(0, 3600).default(5),
 } as const;
 
 /** Reads and checks the configuration; throws ConfigError naming the first bad variable. */
@@ -205,6 +208,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     migrateOnStart: v.COUPONS_MIGRATE_ON_START as boolean | undefined,
     shutdownTimeoutMs: v.COUPONS_SHUTDOWN_TIMEOUT_MS as number,
     embeddedWorker: v.COUPONS_API_WORKER as boolean,
+    counterSyncSeconds: v.COUPONS_COUNTER_SYNC_SECONDS as number,
   };
 }
 

@@ -4,6 +4,7 @@ import { createHash } from "node:crypto";
 import { checkPostgresSchema, describeConfig, loadSecretsIntoEnv, openStore, publishLocalApi, storeConfigFromEnv } from "@coupons/db";
 import { createLogger } from "./app.ts";
 import { ConfigError, loadConfig } from "./config.ts";
+import { startCounterSync } from "./counter-sync.ts";
 import { startEmbeddedWorker } from "./embedded-worker.ts";
 import { createSchemaGate } from "./schema-gate.ts";
 import { startServer, stopServer } from "./server.ts";
@@ -55,6 +56,8 @@ async function main(): Promise<void> {
       (err) => logger.warn({ err }, "idempotency key purge failed; retrying in an hour"),
     );
   };
+  // Campaigns.CurrentRedemptions follows the slot sums every COUPONS_COUNTER_SYNC_SECONDS
+  const counterSync = startCounterSync(store, config.counterSyncSeconds, logger);
   const firstPurge = setTimeout(purge, 60_000).unref();
   const purgeTimer = setInterval(purge, 3_600_000).unref();
   let stopping = false;
@@ -66,7 +69,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, "stopping: no new connections, finishing in-flight requests");
     // the worker drains first (batches in flight finish, requests stay resumable), then the server
     local?.remove();
-    Promise.resolve(worker?.stop())
+    Promise.all([worker?.stop(), counterSync?.stop()])
       .then(() => stopServer(running))
       .then(
         () => process.exit(0),

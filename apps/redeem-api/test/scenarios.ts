@@ -10,6 +10,7 @@ import { lifecycleScenarios } from "./scenarios-lifecycle.ts";
 import { generationScenarios } from "./scenarios-generation.ts";
 import { redemptionScenarios } from "./scenarios-redemption.ts";
 import { reversalScenarios } from "./scenarios-reversal.ts";
+import { statisticsScenarios } from "./scenarios-statistics.ts";
 
 const DAY = 86_400_000;
 
@@ -198,6 +199,7 @@ export function apiScenarios(engine: EngineUnderTest): void {
   lifecycleScenarios(context);
   fraudScenarios(context);
   reversalScenarios(context);
+  statisticsScenarios(context);
 
   describe("coupon details and assignment", () => {
     it("When details are asked for, then the computed status follows the coupon's life", async () => {

@@ -419,6 +419,18 @@ export interface CouponStore {
   /** Adds per-minute counts of attempts the throttle stopped (at most 5000 rows per call; rows with
    *  the same minute, kind and subject are summed); returns the rows written. fraudReport reports them. */
   recordThrottledAttempts(rows: readonly ThrottledAttempts[]): Promise<number>;
+
+  // ---------------------------------------------------------------------------------------------
+  // statistics (issue 14): the seed's Campaigns.CurrentRedemptions column, and counts over time.
+
+  /** Copies each campaign's exact count (the sum of its counter slots) into the seed's
+   *  Campaigns.CurrentRedemptions column where the two differ, and rolls the closed hours of the
+   *  history up for getCampaignStatsSeries; returns how many campaigns' counts changed. The API calls
+   *  it on a timer (COUPONS_COUNTER_SYNC_SECONDS); several callers at once are harmless. */
+  syncCampaignCounters(): Promise<number>;
+  /** Attempts and reversals of a campaign per hour or day over [since, until), every bucket present
+   *  (zero-filled), oldest first; null when the campaign does not exist. An analytics read (replica). */
+  getCampaignStatsSeries(campaignId: string, options: StatsSeriesOptions): Promise<StatsSeries | null>;
 }
 
 /** Who a throttled attempt was counted against: the end user, the end user's address (IPv4, or an
@@ -428,6 +440,22 @@ export type ThrottleSubjectKind = (typeof THROTTLE_SUBJECT_KINDS)[number];
 
 /** Attempts stopped by the throttle for one subject within one minute (truncated to the minute). */
 export type ThrottledAttempts = { minute: Date; subjectKind: ThrottleSubjectKind; subject: string; attempts: number };
+
+export const STATS_INTERVALS = ["hour", "day"] as const;
+export type StatsInterval = (typeof STATS_INTERVALS)[number];
+/** since/until default to the last 48 hours (hour) or 30 days (day) up to now; at most
+ *  MAX_STATS_BUCKETS buckets. */
+export type StatsSeriesOptions = { interval: StatsInterval; since?: Date; until?: Date };
+export const MAX_STATS_BUCKETS = 1000;
+export type StatsPoint = {
+  /** The bucket's start: a whole UTC hour or day. Attempts counted are those of [since, until). */
+  start: Date;
+  redemptions: number;
+  /** Refused attempts by reason; only reasons that occurred in the bucket. */
+  refusals: Partial<Record<RefusalCode, number>>;
+  reversals: number;
+};
+export type StatsSeries = { interval: StatsInterval; since: Date; until: Date; points: StatsPoint[] };
 
 export type ReadRoute = "primary" | "replica";
 /** One routed analytics call: which connection served it. */

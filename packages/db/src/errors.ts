@@ -72,6 +72,15 @@ export function mapPgError(err: unknown): unknown {
       { cause: err },
     );
   }
+  if (code === "57014" || code === "55P03") {
+    // statement_timeout / lock_timeout (or a cancel): the server cancelled the statement and rolled
+    // its transaction back; every call here is one statement in its own transaction
+    return new StoreError(
+      "UNAVAILABLE",
+      `the call did not finish within its time limit and was cancelled; nothing was kept, retry it: ${message}`,
+      { cause: err },
+    );
+  }
   if (code && ROLLED_BACK_STATES.has(code)) {
     // A deadlock or serialization victim: the database rolled the transaction back whole.
     return new StoreError(

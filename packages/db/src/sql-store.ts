@@ -23,11 +23,15 @@ import type {
   RouteEvent,
   ScaleStatus,
   ThrottledAttempts,
+  StatsSeries,
   ValidateResult,
 } from "./contract.ts";
 import type { ArchiveOps } from "./archive.ts";
 import { StoreError } from "./contract.ts";
 import { ROLLED_BACK_STATES, mapPgError } from "./errors.ts";
+import { KeyedLimit } from "./keyed-limit.ts";
+import { SLOW_PATH_LIMIT, callRedeem } from "./redeem-call.ts";
+import { type CheckedStatsSeries, seriesFromRows, statsRowFromRow } from "./statistics.ts";
 import {
   type Row,
   activeCampaignFromRow,
@@ -54,7 +58,7 @@ import type {
 import type { CheckedRedeem } from "./validate.ts";
 import { pgListUserRedemptions, pgReverseRedemption } from "./reversals.ts";
 import { exportPages, purgeInBatches } from "./paging.ts";
-import { documentOf, one, redeemResultFromJson, validateResultFromJson } from "./results.ts";
+import { documentOf, one, validateResultFromJson } from "./results.ts";
 import { idempotentOutcome, recordThrottled } from "./sql-throttle.ts";
 
 /** The channel database/postgres/0011_generation_cancel.sql NOTIFYs when a request becomes Requested. */
@@ -82,6 +86,7 @@ export class SqlEngine implements EngineOps {
   readonly engine: EngineName;
   readonly readRoute: ReadRoute;
   readonly #parts: SqlEngineParts;
+  readonly #slowPath = new KeyedLimit(SLOW_PATH_LIMIT);
 
   constructor(parts: SqlEngineParts) {
     this.engine = parts.engine;
@@ -188,29 +193,7 @@ export class SqlEngine implements EngineOps {
 
   async redeemCoupon(r: CheckedRedeem): Promise<RedeemResult> {
     const params = [r.code, r.userId, r.ipAddress, r.userAgent, r.idempotencyKey, r.requestHash];
-    // CP503: the coupon's counter slot is spent; the call rolled back and is made again on the slow
-    // path that rebalances the campaign's budget (see fn_TakeCampaignUnit). 40P01/40001: the
-    // database chose this transaction as a deadlock or serialization victim and rolled it back
-    // whole, so calling again is safe.
-    let slow = false;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const rows = await this.#parts.exec.query("SELECT sp_RedeemCoupon($1,$2,$3,$4,$5,$6,$7,$8) AS result", [
-          ...params,
-          slow,
-          r.clientId,
-        ]);
-        return redeemResultFromJson(documentOf(rows[0]));
-      } catch (err) {
-        const code = (err as { code?: unknown }).code;
-        if (code === "CP503" && !slow) {
-          slow = true;
-          continue;
-        }
-        if (typeof code === "string" && ROLLED_BACK_STATES.has(code) && attempt < 5) continue;
-        throw mapPgError(err);
-      }
-    }
+    return callRedeem(this.#parts.exec, params, r.clientId, this.#slowPath);
   }
 
   async validateCoupon(code: string, userId: string): Promise<ValidateResult> {
@@ -346,6 +329,25 @@ export class SqlEngine implements EngineOps {
   // throttle (issue 12): the calls live in sql-throttle.ts
   getIdempotentOutcome = (key: string, hash: string) => idempotentOutcome((t, p) => this.#q(t, p), key, hash);
   recordThrottledAttempts = (rows: ThrottledAttempts[]) => recordThrottled((t, p) => this.#q(t, p), rows);
+
+  // statistics
+
+  async syncCampaignCounters(): Promise<number> {
+    const changed = Number(one(await this.#q("SELECT sp_RefreshCampaignCounters() AS n"), "sp_RefreshCampaignCounters").n);
+    await this.#q("SELECT sp_RollupCampaignStats() AS n");
+    return changed;
+  }
+
+  async getCampaignStatsSeries(campaignId: string, c: CheckedStatsSeries): Promise<StatsSeries | null> {
+    const params = [campaignId, c.interval, c.since, c.until];
+    try {
+      const rows = await this.#read("getCampaignStatsSeries", "SELECT * FROM sp_GetCampaignStatsSeries($1,$2,$3,$4)", params);
+      return seriesFromRows(c, rows.map(statsRowFromRow));
+    } catch (err) {
+      if (err instanceof StoreError && err.code === "NOT_FOUND") return null;
+      throw err;
+    }
+  }
 
   close(): Promise<void> {
     return this.#parts.close();

@@ -35,11 +35,14 @@ import {
   type ScaleStatus,
   type UserHistoryFilter,
   type UserHistoryItem,
+  type StatsSeries,
+  type StatsSeriesOptions,
   StoreError,
   type ThrottledAttempts,
   type ValidateResult,
   lastClosedQuarterEnd,
 } from "./contract.ts";
+import { type CheckedStatsSeries, checkStatsSeriesInput } from "./statistics.ts";
 import {
   type CheckedRedeem,
   type CheckedReverse,
@@ -113,6 +116,9 @@ export interface EngineOps {
   getIdempotentOutcome(idempotencyKey: string, requestHash: string): Promise<RedeemResult | null>;
   /** Rows checked, minutes truncated; never empty. */
   recordThrottledAttempts(rows: ThrottledAttempts[]): Promise<number>;
+  syncCampaignCounters(): Promise<number>;
+  /** null for an unknown campaign. */
+  getCampaignStatsSeries(campaignId: string, c: CheckedStatsSeries): Promise<StatsSeries | null>;
 }
 
 function failed(message: string): never {
@@ -218,6 +224,9 @@ export function defineStore(engine: EngineOps): CouponStore {
       const checked = checkThrottledRows(rows);
       return checked.length === 0 ? 0 : engine.recordThrottledAttempts(checked);
     },
+    syncCampaignCounters: async () => engine.syncCampaignCounters(),
+    getCampaignStatsSeries: async (campaignId: string, options: StatsSeriesOptions) =>
+      engine.getCampaignStatsSeries(checkId("campaignId", campaignId), checkStatsSeriesInput(options)),
   };
 }
 

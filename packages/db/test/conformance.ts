@@ -13,6 +13,7 @@ import {
 } from "../src/index.ts";
 import { lifecycleCases } from "./conformance-lifecycle.ts";
 import { reversalCases } from "./conformance-reversal.ts";
+import { statisticsCases } from "./conformance-statistics.ts";
 import type { EngineUnderTest } from "./support.ts";
 
 const DAY = 86_400_000;
@@ -110,6 +111,7 @@ export function conformanceSuite(engine: EngineUnderTest): void {
       engine,
       () => url,
     );
+    statisticsCases(() => store);
 
     describe("campaigns", () => {
       it("creates a campaign and reads it back with every field", async () => {

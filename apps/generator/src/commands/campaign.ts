@@ -1,9 +1,10 @@
-// `coupons campaign create|show|list|update|pause|resume|delete`: flags -> one CouponStore call each
+// `coupons campaign create|show|list|update|pause|resume|delete` (and stats: campaign-stats.ts): flags -> one CouponStore call each
 // (the store checks every value).
 import { CAMPAIGN_STATES, type CampaignPatch, type CampaignState, MAX_INT } from "@coupons/db";
 import type { Command } from "commander";
 import { dateArg, enumArg, intArg, positiveArg } from "../args.ts";
 import { EXIT, GeneratorError, exitHelp } from "../errors.ts";
+import { registerCampaignStatsCommand } from "./campaign-stats.ts";
 import { type CliContext, printJson, withStore } from "./context.ts";
 import { withReadStore } from "./via-api.ts";
 
@@ -159,4 +160,5 @@ export function registerCampaignCommands(program: Command, ctx: CliContext): voi
         printJson(c);
       });
     });
+  registerCampaignStatsCommand(campaign, ctx);
 }

@@ -1,11 +1,11 @@
 // Campaigns: GET /v1/campaigns (every campaign, by state, paged), POST /v1/campaigns (admin),
-// GET|PATCH|DELETE /v1/campaigns/{id} (edit and delete: admin), GET /v1/campaigns/{id}/stats.
+// GET|PATCH|DELETE /v1/campaigns/{id} (edit and delete: admin). Its stats: campaign-stats.ts.
 import { CAMPAIGN_STATES, hasAtMostTwoDecimals } from "@coupons/db";
 import { z } from "zod";
 import { callerOf } from "../auth.ts";
 import { notFound } from "../problems.ts";
 import { DATABASE_DOWN, type Deps, type Operation, type Register } from "../routing.ts";
-import { Campaign, CampaignList, DeletedCampaign, RedemptionStats } from "../schemas.ts";
+import { Campaign, CampaignList, DeletedCampaign } from "../schemas.ts";
 import { id, isoDate } from "../validation.ts";
 
 const idParams = z.object({ campaignId: id(100) });
@@ -219,24 +219,6 @@ export const getCampaign = {
   problems: { 404: "NOT_FOUND: no such campaign", ...DATABASE_DOWN },
 } as const satisfies Operation;
 
-export const getRedemptionStats = {
-  operationId: "getRedemptionStats",
-  method: "get",
-  path: "/v1/campaigns/{campaignId}/stats",
-  tag: "Campaigns",
-  summary: "Count a campaign's coupons: total, redeemed, available, expired",
-  description: "Counted when asked; may be served by a read replica a moment behind the primary.",
-  access: ["read"],
-  params: idParams,
-  success: {
-    status: 200,
-    description: "The counts",
-    schema: RedemptionStats,
-    example: { campaignId: "SPRING-2030", totalCoupons: 10000, redeemedCoupons: 2500, availableCoupons: 7400, expiredCoupons: 100 },
-  },
-  problems: { 404: "NOT_FOUND: no such campaign", ...DATABASE_DOWN },
-} as const satisfies Operation;
-
 export function campaignRoutes(register: Register, deps: Deps): void {
   const { store } = deps;
   register(listCampaigns, async ({ query }, _req, res) => {
@@ -261,10 +243,5 @@ export function campaignRoutes(register: Register, deps: Deps): void {
     const c = await store.getCampaign(params.campaignId);
     if (!c) throw notFound(`campaign ${params.campaignId} does not exist`);
     res.json(c);
-  });
-  register(getRedemptionStats, async ({ params }, _req, res) => {
-    const stats = await store.getRedemptionStats(params.campaignId);
-    if (!stats) throw notFound(`campaign ${params.campaignId} does not exist`);
-    res.json(stats);
   });
 }

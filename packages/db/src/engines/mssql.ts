@@ -13,6 +13,7 @@ import { generationCalls } from "./mssql-generation.ts";
 import { operationsCalls } from "./mssql-operations.ts";
 import { reversalCalls } from "./mssql-reversal.ts";
 import { throttleCalls } from "./mssql-throttle.ts";
+import { statisticsCalls } from "./mssql-statistics.ts";
 
 export { migrateMssql } from "./mssql-migrate.ts";
 export { buildMssqlSettings } from "./mssql-config.ts";
@@ -68,6 +69,7 @@ export async function openMssqlStore(c: MssqlStoreConfig, o: MssqlStoreOptions =
     ...operationsCalls(calls),
     ...reversalCalls(calls),
     ...throttleCalls(calls),
+    ...statisticsCalls(calls),
     async ping() {
       // No table is read, so the execute-only role may run it.
       try {
