@@ -249,7 +249,7 @@ describe("T-SQL in database/mssql", function () {
     // fn_CheckInput is written out in the two T-SQL procedures that use it (a T-SQL function cannot THROW);
     // fn_SecureProcedures does PostgreSQL's part of 0004_security (SQL Server needs no SECURITY DEFINER);
     // the trigger function cascades per-user counters (SQL Server keeps the foreign key).
-    const pgOnly = new Set(["fn_checkinput", "fn_secureprocedures", "trg_campaigns_deleteuserredemptions"]);
+    const pgOnly = new Set(["fn_checkinput", "fn_secureprocedures", "fn_grantprocedures", "trg_campaigns_deleteuserredemptions"]);
     const missing = [...pgNames].filter((n) => !pgOnly.has(n as string) && !msNames.has(n));
     expect(missing, "PostgreSQL functions without a T-SQL twin").to.deep.equal([]);
     expect(
