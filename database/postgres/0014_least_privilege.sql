@@ -33,11 +33,10 @@ BEGIN
         END;
     END LOOP;
     IF cardinality(v_missing) > 0 THEN
-        RAISE EXCEPTION 'migration 0014 needs the roles % and % may not create them (neither superuser nor CREATEROLE)',
-            array_to_string(v_missing, ', '), current_user
-            USING ERRCODE = '42501',
-                  HINT = format('migrate as a user with CREATEROLE (Azure: the server admin), or have one run: %s GRANT coupon_owner TO %I;',
-                      (SELECT string_agg(format('CREATE ROLE %I NOLOGIN;', m), ' ') FROM unnest(v_missing) m), current_user);
+        RAISE EXCEPTION 'migration 0014 needs the roles % and % may not create them (neither superuser nor CREATEROLE): migrate as a user with CREATEROLE (Azure: the server admin), or have one run: % GRANT coupon_owner TO %;',
+            array_to_string(v_missing, ', '), current_user,
+            (SELECT string_agg(format('CREATE ROLE %I NOLOGIN;', m), ' ') FROM unnest(v_missing) m), quote_ident(current_user)
+            USING ERRCODE = '42501';
     END IF;
     IF (SELECT rolsuper OR rolcanlogin FROM pg_roles WHERE rolname = 'coupon_owner') THEN
         RAISE EXCEPTION 'role coupon_owner exists and is a superuser or may log in; the procedures must run as a NOLOGIN role without superuser: ALTER ROLE coupon_owner NOSUPERUSER NOLOGIN'
@@ -54,8 +53,8 @@ BEGIN
         BEGIN
             EXECUTE format('GRANT coupon_owner TO %I', current_user);
         EXCEPTION WHEN insufficient_privilege OR invalid_grant_operation THEN
-            RAISE EXCEPTION 'migration 0014: % cannot make itself a member of coupon_owner, which owns the procedures', current_user
-                USING ERRCODE = '42501', HINT = format('have an administrator run: GRANT coupon_owner TO %I;', current_user);
+            RAISE EXCEPTION 'migration 0014: % must be a member of coupon_owner, which owns the procedures, and may not make itself one: migrate as a user with CREATEROLE (Azure: the server admin), or have one run: GRANT coupon_owner TO %;',
+                current_user, quote_ident(current_user) USING ERRCODE = '42501';
         END;
     END IF;
     -- coupon_app (0004) gets the three roles: the logins in it keep working until they are moved.

@@ -31,6 +31,11 @@ BEGIN
             REVOKE ALL ON SchemaRepeatables FROM coupon_owner;
         END IF;
     END IF;
+    -- A user that is not a superuser may hand an object only to a role that could create it: CREATE
+    -- on public is lent to coupon_owner for the hand-over and taken back before the transaction ends.
+    IF v_owner IS NOT NULL AND NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+        GRANT CREATE ON SCHEMA public TO coupon_owner;
+    END IF;
     FOR v_fn IN
         SELECT p.oid::regprocedure AS sig, p.proname, p.proowner, p.prokind
         FROM pg_proc p
@@ -39,13 +44,21 @@ BEGIN
           AND p.proname NOT IN ('fn_secureprocedures', 'fn_grantprocedures')
     LOOP
         IF v_owner IS NOT NULL AND v_fn.proowner <> v_owner THEN
-            EXECUTE format('ALTER %s %s OWNER TO coupon_owner', CASE v_fn.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END, v_fn.sig);
+            BEGIN
+                EXECUTE format('ALTER %s %s OWNER TO coupon_owner', CASE v_fn.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END, v_fn.sig);
+            EXCEPTION WHEN insufficient_privilege THEN
+                RAISE EXCEPTION 'cannot hand % to coupon_owner (%): the migrating user % must own the database (its schema public) and be a member of coupon_owner, or be a superuser',
+                    v_fn.sig, SQLERRM, current_user USING ERRCODE = '42501';
+            END;
         END IF;
         IF v_fn.proname LIKE 'sp\_%' THEN
             EXECUTE format('ALTER FUNCTION %s SECURITY DEFINER SET search_path = public, pg_temp', v_fn.sig);
             v_secured := v_secured + 1;
         END IF;
     END LOOP;
+    IF v_owner IS NOT NULL THEN
+        REVOKE CREATE ON SCHEMA public FROM coupon_owner;
+    END IF;
     RETURN v_secured;
 END $$;
 REVOKE EXECUTE ON FUNCTION fn_SecureProcedures(text[]) FROM PUBLIC;
