@@ -13,7 +13,7 @@ import { type OpsDeps, registerOpsCommands } from "../src/commands/ops.ts";
 const HOUR = 3_600_000;
 const OPS_MAIN = resolve(import.meta.dirname, "../src/ops-main.ts");
 
-describe("operations commands (archive, fraud-report, status)", function () {
+describe("operations commands (archive, fraud-report, status, purge-idempotency-keys)", function () {
   this.timeout(60_000);
   let store: CouponStore;
   let dir: string;
@@ -59,6 +59,34 @@ describe("operations commands (archive, fraud-report, status)", function () {
     expect(rows).to.have.length(1);
     expect(rows[0]).to.include({ subject: "eve", attempts: 3, refusals: 3, distinctCodes: 3 });
     expect(rows[0].reasons).to.deep.equal([{ reason: "COUPON_NOT_FOUND", count: 3 }]);
+  });
+
+  it("When purge-idempotency-keys is run, then keys older than the retention go and younger ones stay", async () => {
+    const own = await openStore("embedded:memory");
+    try {
+      await own.createCampaign({
+        campaignId: "purge",
+        name: "purge",
+        startDate: new Date(Date.now() - HOUR),
+        endDate: new Date(Date.now() + HOUR),
+        discountPercentage: 5,
+      });
+      await own.createGenerationRequest({ requestId: "ops-purge", campaignId: "purge", requestedAmount: 1, prefix: "", codeLength: 8 });
+      const claim = await own.claimGenerationRequest("ops-purge", "test");
+      await own.bulkInsertCoupons("ops-purge", ["PURGE001"]);
+      await claim.release();
+      const redeem = () => own.redeemCoupon({ code: "PURGE001", userId: "kim", idempotencyKey: "ops-purge-key" });
+      expect(await redeem()).to.include({ ok: true });
+      const deps = { withStore: <T>(fn: (s: CouponStore) => Promise<T>) => fn(own) };
+      const [line] = await run(["purge-idempotency-keys"], deps);
+      expect(line).to.match(/^Purged 0 idempotency key\(s\) created before \d{4}-/);
+      expect(JSON.parse((await run(["--json", "purge-idempotency-keys", "--retention-hours", "1"], deps)).join("\n")).purged).to.equal(0);
+      expect(await redeem(), "kept: the retry replays the outcome").to.include({ ok: true });
+      expect(JSON.parse((await run(["--json", "purge-idempotency-keys", "--retention-hours", "0"], deps)).join("\n")).purged).to.equal(1);
+      expect(await redeem(), "purged: the retry is a new redemption of a redeemed coupon").to.include({ ok: false });
+    } finally {
+      await own.close();
+    }
   });
 
   it("When an option is malformed, then the command is refused before the store is opened", async () => {
