@@ -1,4 +1,4 @@
--- sqlfluff-lacks: AUTHORIZATION
+-- sqlfluff-lacks: AUTHORIZATION, ADD MEMBER
 -- 0014: least privilege (twin: database/postgres/0014_least_privilege.sql). One role per process,
 -- each granted EXECUTE on only the procedures it calls (the map: R__0900_grants.sql): coupon_api (the
 -- redeem API), coupon_generator (generation worker and job), coupon_ops (operations and the

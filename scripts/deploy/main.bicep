@@ -67,6 +67,7 @@ var names = {
   storage: take('st${prefix}${suffix}', 24)
   generationJob: 'caj-${prefix}-generate'
   archiveJob: 'caj-${prefix}-archive'
+  purgeJob: 'caj-${prefix}-purge'
 }
 
 module monitoring 'modules/monitoring.bicep' = {
@@ -172,6 +173,7 @@ module jobs 'modules/jobs.bicep' = if (deployJobs) {
     archiveBlobUrl: '${storage.outputs.containerUrl}/redemption-history.jsonl.gz'
     generationJobName: names.generationJob
     archiveJobName: names.archiveJob
+    purgeJobName: names.purgeJob
   }
 }
 
