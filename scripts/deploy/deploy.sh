@@ -6,12 +6,9 @@
 #   3. the images, built and pushed in the registry (az acr build: no local Docker needed)
 #   4. the API keys secret in Key Vault (from --api-keys-file; the value never appears on a command line)
 #   5. the database: a temporary firewall rule for this machine (--client-ip), the migrations as the Entra
-#      admin, database/mssql/0004_security.sql, then security/add_managed_identity.sql for both identities,
-#      each with the roles of what it runs (API: coupon_api; generator: coupon_generator coupon_ops, as it
-#      also runs the archive and key purge jobs)
+#      admin, 0004_security.sql, then add_managed_identity.sql per identity, with its roles (docs/deployment.md)
 #   6. the API (main.bicep again, deployApi=true) on Container Apps, and the generator's Container Apps Jobs
-#      (deployJobs=true: an execution per waiting request, the quarterly archive to Blob storage, the daily
-#      idempotency key purge)
+#      (deployJobs=true: an execution per waiting request, the quarterly archive, the daily key purge)
 #
 #   scripts/deploy/deploy.sh --resource-group <rg> --location <region> \
 #     --sql-admin-login <entra group name> --sql-admin-object-id <its object id> [options] [--dry-run]
