@@ -4,6 +4,7 @@ import { describeConfig, loadSecretsIntoEnv, openStore, storeConfigFromEnv } fro
 import { createLogger } from "./app.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { startEmbeddedWorker } from "./embedded-worker.ts";
+import { startKeyPurge } from "./key-purge.ts";
 import { startServer, stopServer } from "./server.ts";
 
 async function main(): Promise<void> {
@@ -33,32 +34,13 @@ async function main(): Promise<void> {
   const running = await startServer({ store, config, logger });
   // embedded: generation requests made through this API are generated in this process
   const worker = await startEmbeddedWorker(store, config.embeddedWorker, logger);
-  // Idempotency keys expire: an hourly purge of those older than the retention, first a minute in.
-  // The API's own database role (coupon_api) may not purge: then the operations job does
-  // (`coupons-ops purge-idempotency-keys`, login in coupon_ops), and this process says so once and stops trying.
-  const purge = () => {
-    const before = new Date(Date.now() - config.idempotencyRetentionHours * 3_600_000);
-    store.purgeIdempotencyKeys(before).then(
-      (n) => n > 0 && logger.info({ purged: n, before }, "idempotency keys purged"),
-      (err) => {
-        if (!permissionDenied(err)) return logger.warn({ err }, "idempotency key purge failed; retrying in an hour");
-        clearTimeout(firstPurge);
-        clearInterval(purgeTimer);
-        logger.info(
-          { event: "idempotency.purge.notPermitted" },
-          "this API's database role may not purge idempotency keys (coupon_api, by design): the operations job purges them (coupons-ops purge-idempotency-keys); the API stops trying",
-        );
-      },
-    );
-  };
-  const firstPurge = setTimeout(purge, 60_000).unref();
-  const purgeTimer = setInterval(purge, 3_600_000).unref();
+  // Idempotency keys expire: an hourly purge (unless the database role may not: key-purge.ts)
+  const keyPurge = startKeyPurge(store, logger, { retentionHours: config.idempotencyRetentionHours });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    clearTimeout(firstPurge);
-    clearInterval(purgeTimer);
+    keyPurge.stop();
     logger.info({ signal }, "stopping: no new connections, finishing in-flight requests");
     // the worker drains first (batches in flight finish, requests stay resumable), then the server
     Promise.resolve(worker?.stop())
@@ -73,14 +55,6 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
-}
-
-/** A refusal by the database's permissions (PostgreSQL 42501, SQL Server 229), anywhere in the cause chain. */
-function permissionDenied(err: unknown): boolean {
-  for (let e = err as { code?: unknown; number?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
-    if (e.code === "42501" || e.number === 229) return true;
-  }
-  return false;
 }
 
 main().catch((err) => {
