@@ -6,9 +6,9 @@
 #   3. the images, built and pushed in the registry (az acr build: no local Docker needed)
 #   4. the API keys secret in Key Vault (from --api-keys-file; the value never appears on a command line)
 #   5. the database: a temporary firewall rule for this machine (--client-ip), the migrations as the Entra
-#      admin, database/mssql/0004_security.sql, then security/add_managed_identity.sql for both identities
+#      admin, 0004_security.sql, then add_managed_identity.sql per identity, with its roles (docs/deployment.md)
 #   6. the API (main.bicep again, deployApi=true) on Container Apps, and the generator's Container Apps Jobs
-#      (deployJobs=true: an execution per waiting request, the quarterly archive to Blob storage)
+#      (deployJobs=true: an execution per waiting request, the quarterly archive, the daily key purge)
 #
 #   scripts/deploy/deploy.sh --resource-group <rg> --location <region> \
 #     --sql-admin-login <entra group name> --sql-admin-object-id <its object id> [options] [--dry-run]
@@ -170,7 +170,7 @@ else
   echo "skipped: no --api-keys-file (the secret coupons-api-keys must exist before the API starts)"
 fi
 
-step "database $database_name on $sql_server_fqdn: migrations, role coupon_app, users for both identities"
+step "database $database_name on $sql_server_fqdn: migrations, roles, users for both identities"
 if $skip_database; then
   echo "skipped (--skip-database)"
 else
@@ -195,6 +195,8 @@ else
   run sqlcmd "${sqlcmd_args[@]}" --input-file "$root/database/mssql/0004_security.sql"
   identity_name='^[A-Za-z0-9_-]{3,128}$'
   for identity in "$generator_identity" "$api_identity"; do
+    # the roles of the processes the identity runs (database/mssql/R__0900_grants.sql)
+    if [[ "$identity" == "$generator_identity" ]]; then roles="coupon_generator coupon_ops"; else roles="coupon_api"; fi
     # the name goes into T-SQL: allow only what Azure allows in identity names
     $dry_run || [[ "$identity" =~ $identity_name ]] || fail "unexpected identity name $identity"
     # the script names its user coupons-app-identity and creates it WITH OBJECT_ID (display names can
@@ -204,6 +206,7 @@ else
     fi
     [[ "$principal" =~ ^[0-9a-fA-F-]{36}$ ]] || fail "unexpected principal id $principal of identity $identity"
     sed -e "s/coupons-app-identity/$identity/g" -e "s/00000000-0000-0000-0000-000000000000/$principal/g" \
+      -e "s/coupons-app-roles/$roles/g" \
       "$root/database/mssql/security/add_managed_identity.sql" >"$work/$identity.sql"
     run sqlcmd "${sqlcmd_args[@]}" --input-file "$work/$identity.sql"
   done

@@ -73,6 +73,7 @@ var names = {
   storage: take('st${prefix}${suffix}', 24)
   generationJob: 'caj-${prefix}-generate'
   archiveJob: 'caj-${prefix}-archive'
+  purgeJob: 'caj-${prefix}-purge'
 }
 
 module monitoring 'modules/monitoring.bicep' = {
@@ -180,6 +181,7 @@ module jobs 'modules/jobs.bicep' = if (deployJobs) {
     archiveBlobUrl: '${storage.outputs.containerUrl}/redemption-history.jsonl.gz'
     generationJobName: names.generationJob
     archiveJobName: names.archiveJob
+    purgeJobName: names.purgeJob
   }
 }
 

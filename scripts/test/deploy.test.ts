@@ -299,6 +299,20 @@ describe("one launcher: the Bicep template, scripts/aci-launch.sh and the jobs a
       ).to.include(o);
     expect(options).to.deep.equal(["--once"]);
     expect(argsOf(/command: \['node', 'apps\/generator\/dist\/ops-main\.js'\]\n\s+args: \[([^\]]*)\]/)).to.deep.equal(["archive"]);
+    // every scheduled operations job runs a command, with options, that the operations program has
+    const opsJobs = [...jobs.matchAll(/command: \['node', 'apps\/generator\/dist\/ops-main\.js'\]\n\s+args: \[([^\]]*)\]/g)].map((m) =>
+      (m[1] ?? "").split(",").map((a) => a.trim().replace(/^'|'$/g, "")),
+    );
+    expect(opsJobs.map((a) => a[0])).to.deep.equal(["archive", "purge-idempotency-keys"]);
+    for (const [name, ...args] of opsJobs) {
+      const cmd = program.commands.find((c) => c.name() === name);
+      expect(cmd, `coupons ${name}`).to.not.equal(undefined);
+      for (const a of args.filter((x) => x.startsWith("--")))
+        expect(
+          cmd?.options.map((x) => x.long),
+          a,
+        ).to.include(a);
+    }
     expect(existsSync(join(ROOT, "apps/generator/src/ops-main.ts"))).to.equal(true);
     expect(jobs).to.include("triggerType: 'Event'").and.include("type: 'mssql'").and.include("triggerType: 'Schedule'");
     expect(jobs).to.match(/SELECT COUNT\(\*\) FROM dbo\.GenerationRequests WHERE Status = N'Requested'/);

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The ACI-friendly entry point of the operations commands: `node apps/generator/dist/ops-main.js
-// archive` (or fraud-report, status). Everything comes from the environment: the database
+// archive` (or fraud-report, status, purge-idempotency-keys). Everything comes from the environment: the database
 // (COUPONS_DATABASE_URL / COUPONS_MSSQL_*, COUPONS_DATABASE_READ_URL) and the archive's settings
 // (COUPONS_ARCHIVE_BEFORE, COUPONS_ARCHIVE_BATCH_SIZE, COUPONS_ARCHIVE_FILE). Output is JSON lines on
 // stdout (Log Analytics). Exit codes are the `coupons` CLI's (errors.ts, one mapping): 0 done,
@@ -15,7 +15,7 @@ import { EXIT, type ExitCode, exitCodeFor } from "./errors.ts";
 export async function opsMain(argv: readonly string[], env: Record<string, string | undefined> = process.env): Promise<number> {
   let code: ExitCode = EXIT.OK;
   const program = new Command("coupons-ops")
-    .description("Operations jobs: archive, fraud-report, status. Settings from the environment.")
+    .description("Operations jobs: archive, fraud-report, status, purge-idempotency-keys. Settings from the environment.")
     .exitOverride();
   registerOpsCommands(program, {
     json: () => true,

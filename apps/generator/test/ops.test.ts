@@ -13,7 +13,7 @@ import { type OpsDeps, registerOpsCommands } from "../src/commands/ops.ts";
 const HOUR = 3_600_000;
 const OPS_MAIN = resolve(import.meta.dirname, "../src/ops-main.ts");
 
-describe("operations commands (archive, fraud-report, status)", function () {
+describe("operations commands (archive, fraud-report, status, purge-idempotency-keys)", function () {
   this.timeout(60_000);
   let store: CouponStore;
   let dir: string;
@@ -67,6 +67,34 @@ describe("operations commands (archive, fraud-report, status)", function () {
     expect(lines.find((l) => l.startsWith("203.0.113.77"))).to.match(/^203\.0\.113\.77\s+0\s+0\s+2\s+0\s/);
     const rows = JSON.parse((await run(["--json", "fraud-report", "--by", "ip"])).join("\n"));
     expect(rows.find((r: { subject: string }) => r.subject === "203.0.113.77")).to.include({ refusals: 0, throttled: 2 });
+  });
+
+  it("When purge-idempotency-keys is run, then keys older than the retention go and younger ones stay", async () => {
+    const own = await openStore("embedded:memory");
+    try {
+      await own.createCampaign({
+        campaignId: "purge",
+        name: "purge",
+        startDate: new Date(Date.now() - HOUR),
+        endDate: new Date(Date.now() + HOUR),
+        discountPercentage: 5,
+      });
+      await own.createGenerationRequest({ requestId: "ops-purge", campaignId: "purge", requestedAmount: 1, prefix: "", codeLength: 8 });
+      const claim = await own.claimGenerationRequest("ops-purge", "test");
+      await own.bulkInsertCoupons("ops-purge", ["PURGE001"]);
+      await claim.release();
+      const redeem = () => own.redeemCoupon({ code: "PURGE001", userId: "kim", idempotencyKey: "ops-purge-key" });
+      expect(await redeem()).to.include({ ok: true });
+      const deps = { withStore: <T>(fn: (s: CouponStore) => Promise<T>) => fn(own) };
+      const [line] = await run(["purge-idempotency-keys"], deps);
+      expect(line).to.match(/^Purged 0 idempotency key\(s\) created before \d{4}-/);
+      expect(JSON.parse((await run(["--json", "purge-idempotency-keys", "--retention-hours", "1"], deps)).join("\n")).purged).to.equal(0);
+      expect(await redeem(), "kept: the retry replays the outcome").to.include({ ok: true });
+      expect(JSON.parse((await run(["--json", "purge-idempotency-keys", "--retention-hours", "0"], deps)).join("\n")).purged).to.equal(1);
+      expect(await redeem(), "purged: the retry is a new redemption of a redeemed coupon").to.include({ ok: false });
+    } finally {
+      await own.close();
+    }
   });
 
   it("When an option is malformed, then the command is refused before the store is opened", async () => {

@@ -7,6 +7,7 @@ import { ConfigError, loadConfig } from "./config.ts";
 import { startCounterSync } from "./counter-sync.ts";
 import { startEmbeddedWorker } from "./embedded-worker.ts";
 import { createSchemaGate } from "./schema-gate.ts";
+import { startKeyPurge } from "./key-purge.ts";
 import { startServer, stopServer } from "./server.ts";
 
 async function main(): Promise<void> {
@@ -48,24 +49,15 @@ async function main(): Promise<void> {
     config.apiKeys.push({ id: "local-cli", sha256: createHash("sha256").update(local.key).digest(), scopes: new Set(["read", "admin"]) });
   // embedded: generation requests made through this API are generated in this process
   const worker = await startEmbeddedWorker(store, config.embeddedWorker, logger);
-  // Idempotency keys expire: an hourly purge of those older than the retention, first a minute in.
-  const purge = () => {
-    const before = new Date(Date.now() - config.idempotencyRetentionHours * 3_600_000);
-    store.purgeIdempotencyKeys(before).then(
-      (n) => n > 0 && logger.info({ purged: n, before }, "idempotency keys purged"),
-      (err) => logger.warn({ err }, "idempotency key purge failed; retrying in an hour"),
-    );
-  };
+  // Idempotency keys expire: an hourly purge (unless the database role may not: key-purge.ts)
+  const keyPurge = startKeyPurge(store, logger, { retentionHours: config.idempotencyRetentionHours });
   // Campaigns.CurrentRedemptions follows the slot sums every COUPONS_COUNTER_SYNC_SECONDS
   const counterSync = startCounterSync(store, config.counterSyncSeconds, logger);
-  const firstPurge = setTimeout(purge, 60_000).unref();
-  const purgeTimer = setInterval(purge, 3_600_000).unref();
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    clearTimeout(firstPurge);
-    clearInterval(purgeTimer);
+    keyPurge.stop();
     logger.info({ signal }, "stopping: no new connections, finishing in-flight requests");
     // the worker drains first (batches in flight finish, requests stay resumable), then the server
     local?.remove();

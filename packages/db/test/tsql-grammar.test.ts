@@ -10,6 +10,7 @@ import antlr from "antlr4ts-sql";
 import { expect } from "chai";
 import { splitBatches } from "../src/engines/mssql-migrate.ts";
 import { databaseDir, readMigrations, readRepeatables } from "../src/migrate.ts";
+import { GRANTS_FILE, parseGrants } from "./grants-map.ts";
 
 const { antlr4tsSQL, SQLDialect } = antlr;
 const MSSQL_DIR = databaseDir("mssql");
@@ -212,19 +213,20 @@ describe("T-SQL in database/mssql", function () {
     expect(grammarProblems(first), "the grammar still lacks CREATE PARTITION FUNCTION").to.not.be.empty;
   });
 
-  it("grants EXECUTE on every procedure the engine calls, and on nothing that does not exist", () => {
+  it("grants EXECUTE on every procedure the engine calls to a role (R__0900_grants.sql), and on nothing that does not exist", () => {
     const engine = readdirSync(ENGINE_DIR)
       .filter((f) => /^mssql.*\.ts$/.test(f))
       .map((f) => readFileSync(new URL(f, ENGINE_DIR), "utf8"))
       .join("\n");
     const called = new Set([...engine.matchAll(/"dbo\.(sp_\w+)"/g)].map((m) => m[1]));
-    // the repeatable files: each area file defines its procedures and grants them
+    // the repeatable files: the area files define the procedures, R__0900_grants.sql grants them to roles
     const security = repeatablesText("mssql");
-    const granted = new Set([...security.matchAll(/GRANT EXECUTE ON dbo\.(\w+) TO coupon_app/g)].map((m) => m[1]));
+    const map = parseGrants(readFileSync(join(MSSQL_DIR, GRANTS_FILE), "utf8"), "mssql").map;
+    const granted = new Set([...map].filter(([, roles]) => roles.length > 0).map(([p]) => p));
     const defined = new Set([...security.matchAll(/CREATE OR ALTER PROCEDURE dbo\.(\w+)/g)].map((m) => m[1]));
     expect(called.size).to.be.greaterThan(15);
     expect(
-      [...called].filter((p) => !granted.has(p)),
+      [...called].filter((p) => !granted.has(p as string)),
       "called but not granted",
     ).to.deep.equal([]);
     expect(
@@ -249,7 +251,7 @@ describe("T-SQL in database/mssql", function () {
     // fn_CheckInput is written out in the two T-SQL procedures that use it (a T-SQL function cannot THROW);
     // fn_SecureProcedures does PostgreSQL's part of 0004_security (SQL Server needs no SECURITY DEFINER);
     // the trigger function cascades per-user counters (SQL Server keeps the foreign key).
-    const pgOnly = new Set(["fn_checkinput", "fn_secureprocedures", "trg_campaigns_deleteuserredemptions"]);
+    const pgOnly = new Set(["fn_checkinput", "fn_secureprocedures", "fn_grantprocedures", "trg_campaigns_deleteuserredemptions"]);
     const missing = [...pgNames].filter((n) => !pgOnly.has(n as string) && !msNames.has(n));
     expect(missing, "PostgreSQL functions without a T-SQL twin").to.deep.equal([]);
     expect(

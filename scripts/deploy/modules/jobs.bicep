@@ -3,8 +3,11 @@
 //     starts an execution per waiting request, each running `coupons worker --once` (claims one request,
 //     generates it, exits; 0 also when another execution took it first);
 //   - archive: a scheduled job each quarter running `ops-main archive` with the archive file in Blob
-//     storage through the generator identity (COUPONS_ARCHIVE_BLOB_URL), not on the container's disk.
-// Both run as the generator identity (Azure SQL, Key Vault, image pull, the archive container).
+//     storage through the generator identity (COUPONS_ARCHIVE_BLOB_URL), not on the container's disk;
+//   - purge: a scheduled job each day running `ops-main purge-idempotency-keys` (the API's database
+//     role, coupon_api, may not purge them).
+// All run as the generator identity (Azure SQL, Key Vault, image pull, the archive container), which
+// deploy.sh makes a member of coupon_generator and coupon_ops.
 param location string
 param environmentId string
 param image string
@@ -17,6 +20,7 @@ param keyVaultUri string
 param archiveBlobUrl string
 param generationJobName string
 param archiveJobName string
+param purgeJobName string
 
 @description('Key Vault secret with the KEDA mssql scaler connection string (see docs/deployment.md).')
 param scalerConnectionSecretName string = 'coupons-scaler-connection'
@@ -26,6 +30,9 @@ param maxExecutions int = 10
 
 @description('The quarterly archive: 03:00 UTC on the first day of each quarter.')
 param archiveCron string = '0 3 1 1,4,7,10 *'
+
+@description('The idempotency key purge: 04:00 UTC each day, keys older than 7 days (the default retention of the API).')
+param purgeCron string = '0 4 * * *'
 
 var env = [
   { name: 'COUPONS_MSSQL_SERVER', value: sqlServerFqdn }
@@ -156,5 +163,42 @@ resource archive 'Microsoft.App/jobs@2024-03-01' = {
   }
 }
 
+resource purge 'Microsoft.App/jobs@2024-03-01' = {
+  name: purgeJobName
+  location: location
+  identity: identity
+  properties: {
+    environmentId: environmentId
+    configuration: {
+      triggerType: 'Schedule'
+      replicaTimeout: 3600
+      // re-runnable: each batch deletes what is still older than the retention
+      replicaRetryLimit: 2
+      registries: registries
+      scheduleTriggerConfig: {
+        cronExpression: purgeCron
+        parallelism: 1
+        replicaCompletionCount: 1
+      }
+    }
+    template: {
+      containers: [
+        {
+          name: 'purge'
+          image: image
+          command: ['node', 'apps/generator/dist/ops-main.js']
+          args: ['purge-idempotency-keys', '--retention-hours', '168']
+          resources: {
+            cpu: json('0.25')
+            memory: '0.5Gi'
+          }
+          env: env
+        }
+      ]
+    }
+  }
+}
+
 output generationJobName string = generation.name
 output archiveJobName string = archive.name
+output purgeJobName string = purge.name

@@ -1,4 +1,4 @@
-// Operator commands (archive, fraud-report, status): flags -> one CouponStore call each, nothing
+// Operator commands (archive, fraud-report, status, purge-idempotency-keys): flags -> one CouponStore call each, nothing
 // more. `registerOpsCommands` adds them to a commander program (the `coupons` CLI, and ops-main.ts,
 // the ACI entry point); the caller supplies how a store is opened, where lines go and the settings.
 import {
@@ -156,6 +156,24 @@ export function registerOpsCommands(program: Command, deps: OpsDeps): Command {
       const s = await deps.withStore((store) => store.getScaleStatus({ archiveBefore: o.archiveBefore }));
       if (json()) return doc(s);
       for (const line of statusLines(s)) out(line);
+    });
+
+  // The API's database role (coupon_api) may not purge idempotency keys; the operations job does.
+  program
+    .command("purge-idempotency-keys")
+    .description("Delete idempotency keys older than the retention, in batches (re-runnable; the API keeps none longer).")
+    .option(
+      "--retention-hours <n>",
+      "keep keys this many hours (the API's COUPONS_IDEMPOTENCY_RETENTION_HOURS; 0: purge all)",
+      intArg(0, 87_600),
+      168,
+    )
+    .addHelpText("after", exitHelp(READ_EXITS))
+    .action(async (o: { retentionHours: number }) => {
+      const before = new Date(Date.now() - o.retentionHours * 3_600_000);
+      const purged = await deps.withStore((store) => store.purgeIdempotencyKeys(before));
+      if (json()) return doc({ purged, before });
+      out(`Purged ${n(purged)} idempotency key(s) created before ${before.toISOString()}`);
     });
 
   return program;
