@@ -109,3 +109,4 @@ export async function partitionCoupons(config?: StoreConfig | string): Promise<P
   const { partitionMssqlCoupons } = await import("./engines/mssql-partition.ts");
   return partitionMssqlCoupons(c);
 }
+export { type LogLevel, type LogService, logOptions, logPath, maskCode } from "./log-shape.ts";
