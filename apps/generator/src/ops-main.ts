@@ -14,6 +14,7 @@ import { logOptions } from "@coupons/db";
 import { registerOpsCommands } from "./commands/ops.ts";
 import { lazyConfig } from "./config.ts";
 import { EXIT, type ExitCode, exitCodeFor } from "./errors.ts";
+import { startTelemetry } from "./telemetry.ts";
 
 export async function opsMain(argv: readonly string[], env: Record<string, string | undefined> = process.env): Promise<number> {
   let code: ExitCode = EXIT.OK;
@@ -65,5 +66,8 @@ export async function opsMain(argv: readonly string[], env: Record<string, strin
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  // the database drivers load when a command opens the store: after this
+  const telemetry = await startTelemetry("coupons-ops");
   process.exitCode = await opsMain(process.argv);
+  await telemetry.shutdown();
 }

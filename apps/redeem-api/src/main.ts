@@ -1,14 +1,21 @@
 // The process entry point (the container's CMD): configuration from the environment, open the store,
 // serve, and stop gracefully on SIGTERM/SIGINT. Exits 1 with a readable message on bad configuration.
-import { describeConfig, loadSecretsIntoEnv, openStore, storeConfigFromEnv } from "@coupons/db";
-import { createLogger } from "./app.ts";
-import { ConfigError, loadConfig } from "./config.ts";
-import { startEmbeddedWorker } from "./embedded-worker.ts";
-import { startServer, stopServer } from "./server.ts";
+// OpenTelemetry starts first (telemetry.ts); the app's modules (express, the drivers) load after it.
+// (type-only imports are erased: they load nothing)
+import type { storeConfigFromEnv as StoreConfigFromEnv } from "@coupons/db";
+import type { loadConfig as LoadConfig } from "./config.ts";
+import { startTelemetry } from "./telemetry.ts";
+
+const telemetry = await startTelemetry();
+const { describeConfig, loadSecretsIntoEnv, openStore, storeConfigFromEnv } = await import("@coupons/db");
+const { createLogger } = await import("./app.ts");
+const { ConfigError, loadConfig } = await import("./config.ts");
+const { startEmbeddedWorker } = await import("./embedded-worker.ts");
+const { startServer, stopServer } = await import("./server.ts");
 
 async function main(): Promise<void> {
-  let config: ReturnType<typeof loadConfig>;
-  let storeConfig: ReturnType<typeof storeConfigFromEnv>;
+  let config: ReturnType<typeof LoadConfig>;
+  let storeConfig: ReturnType<typeof StoreConfigFromEnv>;
   let secrets: Awaited<ReturnType<typeof loadSecretsIntoEnv>>;
   try {
     // *_SECRET settings (e.g. COUPONS_API_KEYS_SECRET) name Key Vault secrets; read before the config
@@ -53,6 +60,7 @@ async function main(): Promise<void> {
     // the worker drains first (batches in flight finish, requests stay resumable), then the server
     Promise.resolve(worker?.stop())
       .then(() => stopServer(running))
+      .then(() => telemetry.shutdown()) // flush the last spans and metrics
       .then(
         () => process.exit(0),
         (err) => {

@@ -110,3 +110,4 @@ export async function partitionCoupons(config?: StoreConfig | string): Promise<P
   return partitionMssqlCoupons(c);
 }
 export { type LogLevel, type LogService, logOptions, logPath, maskCode } from "./log-shape.ts";
+export { NO_TELEMETRY, type Telemetry, type TelemetryTarget, telemetryTarget } from "./telemetry-target.ts";
