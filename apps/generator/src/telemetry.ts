@@ -10,12 +10,16 @@ export async function startTelemetry(
 ): Promise<Telemetry> {
   const target = telemetryTarget(env);
   if (target.kind === "none") return NO_TELEMETRY(target);
+  // telemetry never stops a job, nor changes its exit code: say so on stderr and go on without it
+  const warn = (what: string, err: unknown): void => {
+    process.stderr.write(`${service}: telemetry (${target.kind}) ${what}: ${(err as Error)?.message ?? String(err)}\n`);
+  };
   try {
     const { startSdk } = await import("./telemetry-sdk.ts");
-    return await startSdk(service, target);
+    const started = await startSdk(service, target);
+    return { target, shutdown: () => started.shutdown().catch((err) => warn("flush at exit failed", err)) };
   } catch (err) {
-    // telemetry never stops a job: say so and run without it
-    process.stderr.write(`${service}: telemetry (${target.kind}) not started: ${(err as Error)?.message ?? String(err)}\n`);
+    warn("not started", err);
     return NO_TELEMETRY(target);
   }
 }

@@ -8,12 +8,16 @@ import { NO_TELEMETRY, type Telemetry, telemetryTarget } from "@coupons/db";
 export async function startTelemetry(env: Record<string, string | undefined> = process.env): Promise<Telemetry> {
   const target = telemetryTarget(env);
   if (target.kind === "none") return NO_TELEMETRY(target);
+  // telemetry never stops the service, nor fails its stop: say so on stderr and go on without it
+  const warn = (what: string, err: unknown): void => {
+    process.stderr.write(`redeem-api: telemetry (${target.kind}) ${what}: ${(err as Error)?.message ?? String(err)}\n`);
+  };
   try {
     const { startSdk } = await import("./telemetry-sdk.ts");
-    return await startSdk(target);
+    const started = await startSdk(target);
+    return { target, shutdown: () => started.shutdown().catch((err) => warn("flush at exit failed", err)) };
   } catch (err) {
-    // telemetry never stops the service: say so and serve without it
-    process.stderr.write(`redeem-api: telemetry (${target.kind}) not started: ${(err as Error)?.message ?? String(err)}\n`);
+    warn("not started", err);
     return NO_TELEMETRY(target);
   }
 }
