@@ -10,6 +10,8 @@ import { once } from "node:events";
 import { join } from "node:path";
 import { type CouponStore, openStore, telemetryTarget } from "@coupons/db";
 import { expect } from "chai";
+import { buildContainerGroup } from "../apps/generator/src/aci.ts";
+import { containerDatabaseEnv } from "../apps/generator/src/commands/launch.ts";
 import { cli } from "../apps/generator/test/helpers.ts";
 import { KEYS, seedCampaign, startApiProcess, testEnv, unique } from "../apps/redeem-api/test/helpers.ts";
 import { type TestDatabase, createPostgresDatabase, describePostgres } from "../packages/db/test/support.ts";
@@ -29,6 +31,38 @@ describe("telemetry target: where a process exports, from its environment", () =
     expect(telemetryTarget({ OTEL_EXPORTER_OTLP_ENDPOINT: " http://x:4318 " })).to.deep.equal({ kind: "otlp", endpoint: "http://x:4318" });
     expect(telemetryTarget({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://x", OTEL_SDK_DISABLED: "true" }).kind).to.equal("none");
     expect(telemetryTarget({ APPLICATIONINSIGHTS_CONNECTION_STRING: "  " }).kind).to.equal("none");
+  });
+});
+
+describe("telemetry settings of a generator launched in ACI (`coupons launch`)", () => {
+  it("When the launching environment has a connection string and an OTLP endpoint, then the container gets both, the connection string as a secure value", () => {
+    const cs = "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://x/";
+    const env = containerDatabaseEnv({
+      COUPONS_DATABASE_URL: "postgres://db.internal/coupons",
+      APPLICATIONINSIGHTS_CONNECTION_STRING: cs,
+      OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318",
+      UNRELATED: "x",
+    });
+    const { containerGroup } = buildContainerGroup({
+      subscriptionId: "00000000-1111-2222-3333-444444444444",
+      resourceGroup: "rg",
+      location: "westeurope",
+      image: "acr.azurecr.io/coupons-generator:1",
+      identityResourceId:
+        "/subscriptions/00000000-1111-2222-3333-444444444444/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/gen",
+      requestId: "r1",
+      env,
+    });
+    const vars = containerGroup.containers[0]?.environmentVariables ?? [];
+    expect(vars.find((v) => v.name === "APPLICATIONINSIGHTS_CONNECTION_STRING")).to.deep.equal({
+      name: "APPLICATIONINSIGHTS_CONNECTION_STRING",
+      secureValue: cs,
+    });
+    expect(vars.find((v) => v.name === "OTEL_EXPORTER_OTLP_ENDPOINT")).to.deep.equal({
+      name: "OTEL_EXPORTER_OTLP_ENDPOINT",
+      value: "http://collector:4318",
+    });
+    expect(vars.map((v) => v.name)).to.not.include("UNRELATED");
   });
 });
 

@@ -13,8 +13,7 @@ import { PgInstrumentation } from "@opentelemetry/instrumentation-pg";
 import { TediousInstrumentation } from "@opentelemetry/instrumentation-tedious";
 import { NodeSDK, metrics } from "@opentelemetry/sdk-node";
 import { type Telemetry, type TelemetryTarget, logPath } from "@coupons/db";
-
-export const SERVICE_NAME = "coupons-redeem-api";
+import { SERVICE_NAME } from "./telemetry.ts";
 
 /** Server spans: the URL as the logs show it (no query string, a coupon code masked), the key id and problem code. */
 function httpInstrumentation(): HttpInstrumentation {

@@ -5,6 +5,9 @@
 import { context, propagation } from "@opentelemetry/api";
 import { NO_TELEMETRY, type Telemetry, telemetryTarget } from "@coupons/db";
 
+/** service.name of the API's telemetry (cloud_RoleName in Application Insights) unless OTEL_SERVICE_NAME says otherwise. */
+export const SERVICE_NAME = "coupons-redeem-api";
+
 export async function startTelemetry(env: Record<string, string | undefined> = process.env): Promise<Telemetry> {
   const target = telemetryTarget(env);
   if (target.kind === "none") return NO_TELEMETRY(target);

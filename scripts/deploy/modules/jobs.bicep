@@ -18,6 +18,9 @@ param archiveBlobUrl string
 param generationJobName string
 param archiveJobName string
 
+@description('Key Vault secret holding the Application Insights connection string (empty: no telemetry).')
+param appInsightsSecretName string = ''
+
 @description('Key Vault secret with the KEDA mssql scaler connection string (see docs/deployment.md).')
 param scalerConnectionSecretName string = 'coupons-scaler-connection'
 
@@ -27,7 +30,21 @@ param maxExecutions int = 10
 @description('The quarterly archive: 03:00 UTC on the first day of each quarter.')
 param archiveCron string = '0 3 1 1,4,7,10 *'
 
-var env = [
+// traces and metrics (OpenTelemetry) to Application Insights: its connection string as a Key Vault reference
+var telemetrySecrets = empty(appInsightsSecretName)
+  ? []
+  : [
+      {
+        name: 'appinsights-connection'
+        keyVaultUrl: '${keyVaultUri}secrets/${appInsightsSecretName}'
+        identity: identityId
+      }
+    ]
+var telemetryEnv = empty(appInsightsSecretName)
+  ? []
+  : [{ name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', secretRef: 'appinsights-connection' }]
+
+var env = concat(telemetryEnv, [
   { name: 'COUPONS_MSSQL_SERVER', value: sqlServerFqdn }
   { name: 'COUPONS_MSSQL_DATABASE', value: databaseName }
   { name: 'COUPONS_MSSQL_AUTH', value: 'managed-identity' }
@@ -35,7 +52,7 @@ var env = [
   { name: 'AZURE_CLIENT_ID', value: identityClientId }
   { name: 'COUPONS_KEYVAULT_URL', value: keyVaultUri }
   { name: 'COUPONS_KEYVAULT_CLIENT_ID', value: identityClientId }
-]
+])
 
 // KEDA polls this; each waiting request is one execution
 var countRequested = '''
@@ -69,13 +86,13 @@ resource generation 'Microsoft.App/jobs@2024-03-01' = {
       // 0: the worker retries transient failures itself; a permanent one is Failed with its reason
       replicaRetryLimit: 0
       registries: registries
-      secrets: [
+      secrets: concat(telemetrySecrets, [
         {
           name: 'scaler-connection'
           keyVaultUrl: '${keyVaultUri}secrets/${scalerConnectionSecretName}'
           identity: identityId
         }
-      ]
+      ])
       eventTriggerConfig: {
         parallelism: 1
         replicaCompletionCount: 1
@@ -132,6 +149,7 @@ resource archive 'Microsoft.App/jobs@2024-03-01' = {
       // a killed or failed run is re-runnable: the blob's state makes the next run exact
       replicaRetryLimit: 2
       registries: registries
+      secrets: telemetrySecrets
       scheduleTriggerConfig: {
         cronExpression: archiveCron
         parallelism: 1
