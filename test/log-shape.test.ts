@@ -107,6 +107,11 @@ describe("one log shape: the generator, the operations entry point and the API, 
       });
       expect(lookup.status).to.equal(200);
       expect((await fetch(`${base}/v1/nothing/${code}?token=abc`)).status).to.equal(404);
+      // a path under /v1/coupons that no route takes, typed in mixed case: its code is masked all the same
+      const mixed = `${code.slice(0, 6).toLowerCase()}${code.slice(6)}`;
+      expect((await fetch(`${base}/V1/Coupons/${mixed}/nothing?token=abc`, { headers: { "x-api-key": KEYS.reader } })).status).to.equal(
+        404,
+      );
       const exited = once(api.child, "exit");
       api.child.kill("SIGTERM");
       expect((await exited)[0], api.errors()).to.equal(0);
@@ -119,6 +124,7 @@ describe("one log shape: the generator, the operations entry point and the API, 
         ["POST", "/v1/redemptions", 401, null, "UNAUTHENTICATED"],
         ["GET", "/v1/coupons/:code", 200, "reader", null],
         ["GET", `/v1/nothing/${code}`, 404, null, "ROUTE_NOT_FOUND"],
+        ["GET", `/V1/Coupons/${mixed.slice(0, 4)}…/nothing`, 404, null, "ROUTE_NOT_FOUND"],
       ]);
       expect(new Set(requests.map((l) => l.req?.id)).size, "a request id each").to.equal(requests.length);
       // nothing secret: no key, no query string, no whole coupon code in a path it can be guessed from
