@@ -13,7 +13,6 @@ import { PgInstrumentation } from "@opentelemetry/instrumentation-pg";
 import { TediousInstrumentation } from "@opentelemetry/instrumentation-tedious";
 import { NodeSDK, metrics } from "@opentelemetry/sdk-node";
 import { type Telemetry, type TelemetryTarget, logPath } from "@coupons/db";
-import { SERVICE_NAME } from "./telemetry.ts";
 
 /** Server spans: the URL as the logs show it (no query string, a coupon code masked), the key id and problem code. */
 function httpInstrumentation(): HttpInstrumentation {
@@ -84,8 +83,8 @@ async function traceIoredis(): Promise<void> {
   }
 }
 
-export async function startSdk(target: Exclude<TelemetryTarget, { kind: "none" }>): Promise<Telemetry> {
-  process.env.OTEL_SERVICE_NAME ??= SERVICE_NAME;
+export async function startSdk(serviceName: string, target: Exclude<TelemetryTarget, { kind: "none" }>): Promise<Telemetry> {
+  process.env.OTEL_SERVICE_NAME ??= serviceName;
   const instrumentations = () => [
     httpInstrumentation(),
     // route handlers only: a span per middleware (helmet, the body parser, ...) says nothing useful

@@ -17,7 +17,7 @@ export async function startTelemetry(env: Record<string, string | undefined> = p
   };
   try {
     const { startSdk } = await import("./telemetry-sdk.ts");
-    const started = await startSdk(target);
+    const started = await startSdk(SERVICE_NAME, target);
     return { target, shutdown: () => started.shutdown().catch((err) => warn("flush at exit failed", err)) };
   } catch (err) {
     warn("not started", err);
