@@ -91,7 +91,12 @@ describePostgres("OpenTelemetry to a loopback OTLP receiver: the API and the gen
     const otel = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_METRIC_EXPORT_INTERVAL: "60000" };
     const api = await startApiProcess(
       ["--conditions=source", join(ROOT, "apps/redeem-api/src/main.ts")],
-      testEnv({ ...otel, COUPONS_DATABASE_URL: db.url, COUPONS_REDIS_URL: "redis://127.0.0.1:6379", COUPONS_LOG_LEVEL: "info" }),
+      testEnv({
+        ...otel,
+        COUPONS_DATABASE_URL: db.url,
+        COUPONS_REDIS_URL: process.env.TEST_REDIS_URL || "redis://127.0.0.1:6379",
+        COUPONS_LOG_LEVEL: "info",
+      }),
     );
     try {
       const base = `http://127.0.0.1:${api.port}`;
