@@ -76,6 +76,7 @@ describePostgres("OpenTelemetry to a loopback OTLP receiver: the API and the gen
   let created: Record<string, unknown>;
   const redemption = { traceId: randomBytes(16).toString("hex"), parent: randomBytes(8).toString("hex") };
   const creation = { traceId: randomBytes(16).toString("hex"), parent: randomBytes(8).toString("hex") };
+  const lookup = { traceId: randomBytes(16).toString("hex"), parent: randomBytes(8).toString("hex") };
 
   before(async () => {
     db = await createPostgresDatabase();
@@ -108,6 +109,10 @@ describePostgres("OpenTelemetry to a loopback OTLP receiver: the API and the gen
         });
       const redeemed = await post("/v1/redemptions", KEYS.shop, traceparent(redemption.traceId, redemption.parent), { code, userId: "u1" });
       expect(redeemed.status, await redeemed.clone().text()).to.equal(200);
+      const looked = await fetch(`${base}/v1/coupons/${code.toLowerCase()}?api_key=${KEYS.reader}`, {
+        headers: { "x-api-key": KEYS.reader, traceparent: traceparent(lookup.traceId, lookup.parent) },
+      });
+      expect(looked.status).to.equal(200);
       const made = await post("/v1/generation-requests", KEYS.admin, traceparent(creation.traceId, creation.parent), {
         campaignId,
         requestedAmount: 12_000,
@@ -158,6 +163,16 @@ describePostgres("OpenTelemetry to a loopback OTLP receiver: the API and the gen
     expect(redis.every(under)).to.equal(true);
     // the coupon code (a bearer secret) is in no span of the trace: not in a URL, not in SQL text
     expect(JSON.stringify(spans)).to.not.contain(code);
+  });
+
+  it("When a coupon is looked up with a query string, then its server span has the route and a masked path, never the code or the query", () => {
+    const spans = inTrace(lookup.traceId);
+    const server = serverSpan(spans, lookup.parent);
+    expect(server.attributes).to.include({ "http.route": "/v1/coupons/:code", "coupons.key_id": "reader" });
+    expect(server.attributes["url.path"]).to.equal(`/v1/coupons/${code.toLowerCase().slice(0, 4)}…`);
+    const text = JSON.stringify(spans).toLowerCase();
+    expect(text).to.not.contain(code.toLowerCase());
+    expect(text).to.not.contain("api_key").and.not.contain(KEYS.reader);
   });
 
   it("When a generation request is created with a traceparent, then it stores the API's span and the worker's run and batches continue that trace with their counts", () => {

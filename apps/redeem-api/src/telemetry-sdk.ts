@@ -20,9 +20,12 @@ function httpInstrumentation(): HttpInstrumentation {
     ignoreIncomingRequestHook: (req) => req.url === "/healthz" || req.url === "/readyz" || req.url === "/metrics",
     applyCustomAttributesOnSpan(span, request, response) {
       if (!("headers" in request) || (request as IncomingMessage).socket === undefined || !("locals" in response)) return;
-      const req = request as IncomingMessage;
-      const path = logPath(req.url ?? "");
+      const req = request as IncomingMessage & { originalUrl?: string };
+      const url = req.originalUrl ?? req.url ?? "";
+      const path = logPath(url);
       const host = req.headers.host ?? "localhost";
+      // the instrumentation's URL attributes overwritten (one cannot be removed), old and stable names
+      if (url.includes("?")) span.setAttribute("url.query", "[redacted]");
       span.setAttributes({
         "url.path": path,
         "http.target": path,
