@@ -21,7 +21,7 @@ GO
 
 CREATE OR ALTER PROCEDURE dbo.sp_CreateGenerationRequest
     @RequestId nvarchar(100), @CampaignId nvarchar(100), @RequestedAmount int, @Prefix nvarchar(20),
-    @ExpirationDate datetime2, @RequestedBy nvarchar(100), @CodeLength int
+    @ExpirationDate datetime2, @RequestedBy nvarchar(100), @CodeLength int, @Traceparent varchar(55) = NULL
 AS
 BEGIN
     SET NOCOUNT ON;
@@ -63,15 +63,16 @@ BEGIN
             UPDATE dbo.GenerationRequests WITH (ROWLOCK)
             SET RequestedAmount = @RequestedAmount, Prefix = UPPER(ISNULL(@Prefix, N'')), CodeLength = ISNULL(@CodeLength, 12),
                 ExpirationDate = @ExpirationDate, RequestedBy = ISNULL(@RequestedBy, RequestedBy), Status = N'Requested',
-                FailureReason = NULL, CompletedAt = NULL, UpdatedAt = SYSUTCDATETIME()
+                FailureReason = NULL, CompletedAt = NULL, UpdatedAt = SYSUTCDATETIME(), Traceparent = @Traceparent
             WHERE RequestId = @RequestId;
             COMMIT TRANSACTION;
             EXEC dbo.sp_GetGenerationRequest @RequestId = @RequestId;
             RETURN;
         END;
-        INSERT INTO dbo.GenerationRequests (RequestId, CampaignId, RequestedAmount, Prefix, ExpirationDate, RequestedBy, CodeLength)
+        INSERT INTO dbo.GenerationRequests (RequestId, CampaignId, RequestedAmount, Prefix, ExpirationDate, RequestedBy, CodeLength,
+                                            Traceparent)
         VALUES (@RequestId, @CampaignId, @RequestedAmount, UPPER(ISNULL(@Prefix, N'')), @ExpirationDate,
-                @RequestedBy, ISNULL(@CodeLength, 12));
+                @RequestedBy, ISNULL(@CodeLength, 12), @Traceparent);
         COMMIT TRANSACTION;
     END TRY
     BEGIN CATCH
@@ -88,7 +89,7 @@ BEGIN
     SET NOCOUNT ON;
     SET XACT_ABORT ON;
     SELECT RequestId, CampaignId, RequestedAmount, GeneratedAmount, Prefix, ExpirationDate, Status, StartedAt,
-           CompletedAt, FailureReason, RequestedBy, CreatedAt, CodeLength, WorkerId, UpdatedAt
+           CompletedAt, FailureReason, RequestedBy, CreatedAt, CodeLength, WorkerId, UpdatedAt, Traceparent
     FROM dbo.GenerationRequests WHERE RequestId = @RequestId;
 END;
 GO
@@ -109,7 +110,7 @@ BEGIN
         IF @afterCreated IS NULL RETURN; -- the cursor's request is gone: nothing after it can be told
     END;
     SELECT TOP (@n) RequestId, CampaignId, RequestedAmount, GeneratedAmount, Prefix, ExpirationDate, Status, StartedAt,
-           CompletedAt, FailureReason, RequestedBy, CreatedAt, CodeLength, WorkerId, UpdatedAt
+           CompletedAt, FailureReason, RequestedBy, CreatedAt, CodeLength, WorkerId, UpdatedAt, Traceparent
     FROM dbo.GenerationRequests
     WHERE (@CampaignId IS NULL OR CampaignId = @CampaignId) AND (@Status IS NULL OR Status = @Status)
       AND (@AfterRequestId IS NULL OR CreatedAt < @afterCreated OR (CreatedAt = @afterCreated AND RequestId < @AfterRequestId))

@@ -9,9 +9,10 @@
 --   CP400 invalid input, CP404 not found, CP409 conflict / wrong state, CP413 request cap exceeded,
 --   CP422 idempotency key reused with another request, CP423 generation request held by a worker.
 
+DROP FUNCTION IF EXISTS sp_CreateGenerationRequest(text, text, int, text, timestamptz, text, int);
 CREATE OR REPLACE FUNCTION sp_CreateGenerationRequest(
     p_RequestId text, p_CampaignId text, p_RequestedAmount int, p_Prefix text,
-    p_ExpirationDate timestamptz, p_RequestedBy text, p_CodeLength int)
+    p_ExpirationDate timestamptz, p_RequestedBy text, p_CodeLength int, p_Traceparent varchar(55) DEFAULT NULL)
 RETURNS SETOF GenerationRequests LANGUAGE plpgsql AS $$
 DECLARE
     v_req GenerationRequests%ROWTYPE;
@@ -39,14 +40,14 @@ BEGIN
         UPDATE GenerationRequests
         SET RequestedAmount = p_RequestedAmount, Prefix = upper(coalesce(p_Prefix, '')), CodeLength = coalesce(p_CodeLength, 12),
             ExpirationDate = p_ExpirationDate, RequestedBy = coalesce(p_RequestedBy, RequestedBy), Status = 'Requested',
-            FailureReason = NULL, CompletedAt = NULL, UpdatedAt = now()
+            FailureReason = NULL, CompletedAt = NULL, UpdatedAt = now(), Traceparent = p_Traceparent
         WHERE RequestId = p_RequestId;
         RETURN QUERY SELECT * FROM GenerationRequests WHERE RequestId = p_RequestId;
         RETURN;
     END IF;
-    INSERT INTO GenerationRequests (RequestId, CampaignId, RequestedAmount, Prefix, ExpirationDate, RequestedBy, CodeLength)
+    INSERT INTO GenerationRequests (RequestId, CampaignId, RequestedAmount, Prefix, ExpirationDate, RequestedBy, CodeLength, Traceparent)
     VALUES (p_RequestId, p_CampaignId, p_RequestedAmount, upper(coalesce(p_Prefix, '')), p_ExpirationDate,
-            p_RequestedBy, coalesce(p_CodeLength, 12));
+            p_RequestedBy, coalesce(p_CodeLength, 12), p_Traceparent);
     RETURN QUERY SELECT * FROM GenerationRequests WHERE RequestId = p_RequestId;
 END $$;
 

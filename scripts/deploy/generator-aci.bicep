@@ -27,12 +27,19 @@ param workspaceName string
 param cpu int = 1
 param memoryInGB string = '1.5'
 
+@description('Application Insights of the environment (main.bicep output appInsightsName; empty: no telemetry). ACI has no Key Vault references: its connection string becomes a secure value, which ARM never returns.')
+param appInsightsName string = ''
+
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' existing = {
   name: generatorIdentityName
 }
 
 resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' existing = {
   name: workspaceName
+}
+
+resource insights 'Microsoft.Insights/components@2020-02-02' existing = if (!empty(appInsightsName)) {
+  name: empty(appInsightsName) ? 'none' : appInsightsName
 }
 
 var baseEnv = [
@@ -49,6 +56,10 @@ var vaultEnv = empty(keyVaultUri)
       { name: 'COUPONS_KEYVAULT_URL', value: keyVaultUri }
       { name: 'COUPONS_KEYVAULT_CLIENT_ID', value: identity.properties.clientId }
     ]
+
+var telemetryEnv = empty(appInsightsName)
+  ? []
+  : [{ name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', secureValue: insights!.properties.ConnectionString }]
 
 resource group 'Microsoft.ContainerInstance/containerGroups@2023-05-01' = {
   name: containerGroupName
@@ -84,7 +95,7 @@ resource group 'Microsoft.ContainerInstance/containerGroups@2023-05-01' = {
               memoryInGB: json(memoryInGB)
             }
           }
-          environmentVariables: concat(baseEnv, vaultEnv)
+          environmentVariables: concat(baseEnv, vaultEnv, telemetryEnv)
         }
       }
     ]

@@ -1,4 +1,5 @@
-// One coupon platform environment in one resource group: Log Analytics, the two user-assigned identities
+// One coupon platform environment in one resource group: Log Analytics with Application Insights (the
+// apps' OpenTelemetry, its connection string in Key Vault, the workbook), the two user-assigned identities
 // (generator, API), the container registry, Key Vault (RBAC), Azure SQL (Entra-only, TLS 1.2+), the Container
 // Apps environment and the redeem API. The generator's ACI container groups are made per request, from
 // generator-aci.bicep or `coupons launch`. scripts/deploy/deploy.sh runs this twice: first without the API
@@ -62,6 +63,7 @@ param databaseSku object = {
 var suffix = uniqueString(resourceGroup().id)
 var names = {
   workspace: 'log-${prefix}-${suffix}'
+  appInsights: 'appi-${prefix}-${suffix}'
   generatorIdentity: 'id-${prefix}-generator'
   apiIdentity: 'id-${prefix}-api'
   registry: take('acr${prefix}${suffix}', 50)
@@ -114,6 +116,16 @@ module keyVault 'modules/keyvault.bicep' = {
   }
 }
 
+module appInsights 'modules/appinsights.bicep' = {
+  name: 'appinsights'
+  params: {
+    name: names.appInsights
+    location: location
+    workspaceId: monitoring.outputs.workspaceId
+    keyVaultName: keyVault.outputs.name
+  }
+}
+
 module sql 'modules/sql.bicep' = {
   name: 'sql'
   params: {
@@ -159,6 +171,7 @@ module api 'modules/containerapp.bicep' = if (deployApi) {
     sqlServerFqdn: sql.outputs.serverFqdn
     databaseName: sql.outputs.databaseName
     keyVaultUri: keyVault.outputs.vaultUri
+    appInsightsSecretName: appInsights.outputs.connectionSecretName
     minReplicas: apiMinReplicas
     maxReplicas: apiMaxReplicas
     entraAudience: apiEntraAudience
@@ -178,6 +191,7 @@ module jobs 'modules/jobs.bicep' = if (deployJobs) {
     sqlServerFqdn: sql.outputs.serverFqdn
     databaseName: sql.outputs.databaseName
     keyVaultUri: keyVault.outputs.vaultUri
+    appInsightsSecretName: appInsights.outputs.connectionSecretName
     archiveBlobUrl: '${storage.outputs.containerUrl}/redemption-history.jsonl.gz'
     generationJobName: names.generationJob
     archiveJobName: names.archiveJob
@@ -193,6 +207,8 @@ module launcher 'modules/launcher-role.bicep' = if (apiCanLaunchGenerator) {
 }
 
 output workspaceName string = monitoring.outputs.workspaceName
+output appInsightsName string = appInsights.outputs.name
+output appInsightsConnectionSecretName string = appInsights.outputs.connectionSecretName
 output registryName string = registry.outputs.name
 output registryLoginServer string = registry.outputs.loginServer
 output keyVaultName string = keyVault.outputs.name

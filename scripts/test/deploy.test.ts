@@ -220,9 +220,19 @@ describe("scripts/deploy Bicep files", () => {
     for (const f of [
       "main.bicep",
       "generator-aci.bicep",
-      ...["monitoring", "identities", "registry", "keyvault", "sql", "storage", "environment", "containerapp", "jobs", "launcher-role"].map(
-        (m) => `modules/${m}.bicep`,
-      ),
+      ...[
+        "monitoring",
+        "appinsights",
+        "identities",
+        "registry",
+        "keyvault",
+        "sql",
+        "storage",
+        "environment",
+        "containerapp",
+        "jobs",
+        "launcher-role",
+      ].map((m) => `modules/${m}.bicep`),
     ]) {
       const t = read(f)
         .replace(/'[^'\n]*'/g, "''")

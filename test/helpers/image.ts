@@ -2,8 +2,8 @@
 // instructions are read from the Dockerfile itself and carried out in a temporary folder standing for
 // its WORKDIR. The build stage's output (`npx tsc -b <project>`) is built in the repository, which is
 // the build stage's context with its full install; each COPY (from the context or --from=build) then
-// copies from the repository, and the production RUN (`npm ci --omit=dev ...`) runs as written,
-// offline-first and quiet. USER, EXPOSE and HEALTHCHECK have no meaning here and are skipped.
+// copies from the repository, and the production RUN (`npm ci --omit=dev ...`, then its `find
+// node_modules ... -delete` prune) runs as written, offline-first and quiet. USER, EXPOSE and HEALTHCHECK have no meaning here and are skipped.
 import { execFile } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -93,11 +93,20 @@ export async function productionStage(dockerfile: string): Promise<ProductionSta
           break;
         }
         case "RUN": {
-          const command = rest.replace(/\s*&&\s*npm cache clean --force\s*$/, "");
-          if (!/^npm ci\s/.test(command)) throw new Error(`${dockerfile}: no stand-in for "RUN ${rest}"`);
-          const args = [...command.split(/\s+/).slice(1), "--no-audit", "--no-fund", "--prefer-offline"];
-          await run("npm", args, { cwd: dir, env: { ...process.env, NODE_ENV: "production" } });
-          steps.push(`RUN npm ${args.join(" ")}`);
+          // each command of the chain: the production install, the cache clean (nothing to clean
+          // here), and a `find node_modules ... -delete` prune, run as written in the stage's folder
+          for (const command of rest.split(/\s*&&\s*/)) {
+            if (/^npm cache clean --force$/.test(command)) continue;
+            if (/^find node_modules\s/.test(command)) {
+              await run("sh", ["-c", command], { cwd: dir });
+              steps.push(`RUN ${command}`);
+              continue;
+            }
+            if (!/^npm ci\s/.test(command)) throw new Error(`${dockerfile}: no stand-in for "RUN ${command}"`);
+            const args = [...command.split(/\s+/).slice(1), "--no-audit", "--no-fund", "--prefer-offline"];
+            await run("npm", args, { cwd: dir, env: { ...process.env, NODE_ENV: "production" } });
+            steps.push(`RUN npm ${args.join(" ")}`);
+          }
           break;
         }
         case "ENTRYPOINT":

@@ -11,6 +11,9 @@ const record = (signal: NodeJS.Signals) => {
 process.on("SIGTERM", record);
 process.on("SIGINT", record);
 
+// OpenTelemetry before the commands' modules load (nothing is loaded for it when it is not configured)
+const { startTelemetry } = await import("./telemetry.ts");
+const telemetry = await startTelemetry("coupons-generator");
 const { main } = await import("./cli.ts");
 const { EXIT } = await import("./errors.ts");
 process.off("SIGTERM", record);
@@ -25,3 +28,4 @@ if (early.length > 0) {
 } else {
   process.exitCode = await main(process.argv);
 }
+await telemetry.shutdown(); // flush the last spans

@@ -8,6 +8,7 @@ import pLimit from "p-limit";
 import { type CouponStore, type EngineName, type GenerationClaim, type GenerationRequest, StoreError } from "@coupons/db";
 import { checkFeasibility, codeSource, drawDistinct, MAX_COLLISION_RATE } from "./codes.ts";
 import { GeneratorError } from "./errors.ts";
+import { type BatchCounts, traceBatch, traceRun } from "./tracing.ts";
 
 /**
  * Codes per bulk-insert call. Measured on PostgreSQL 15 (2 cores shared with the server): 2k to 20k
@@ -84,17 +85,27 @@ export async function generate(store: CouponStore, requestId: string, options: G
     );
   }
 
-  let claim: GenerationClaim;
-  try {
-    claim = await store.claimGenerationRequest(requestId, workerId);
-  } catch (err) {
-    throw translate(err, requestId);
-  }
-  try {
-    return await work(store, claim, { batchSize, concurrency, workerId, started, options });
-  } finally {
-    await claim.release().catch(() => {});
-  }
+  // the run continues the trace of the operation that created the request (its stored traceparent)
+  return traceRun(before, workerId, async (span) => {
+    let claim: GenerationClaim;
+    try {
+      claim = await store.claimGenerationRequest(requestId, workerId);
+    } catch (err) {
+      throw translate(err, requestId);
+    }
+    try {
+      const r = await work(store, claim, { batchSize, concurrency, workerId, started, options });
+      span.setAttributes({
+        "coupons.outcome": r.outcome,
+        "coupons.codes.inserted": r.inserted,
+        "coupons.codes.existing": r.collisions,
+        "coupons.batches": r.batches,
+      });
+      return r;
+    } finally {
+      await claim.release().catch(() => {});
+    }
+  });
 }
 
 async function read(store: CouponStore, requestId: string): Promise<GenerationRequest> {
@@ -194,9 +205,10 @@ async function work(store: CouponStore, claim: GenerationClaim, ctx: WorkContext
 
   const progress = () => emit({ type: "progress", requestId, generated: confirmed, requested, inserted, collisions, elapsedMs: elapsed() });
 
-  const fill = async (size: number) => {
+  const fill = async (size: number): Promise<BatchCounts> => {
     let missing = size;
     let fruitless = 0;
+    const counts: BatchCounts = { inserted: 0, existing: 0, calls: 0 };
     try {
       while (missing > 0 && fatal === undefined) {
         // Sorted: concurrent batches of one request then take the code index's entries in one order,
@@ -210,7 +222,7 @@ async function work(store: CouponStore, claim: GenerationClaim, ctx: WorkContext
             // Someone else inserted for this request (a worker that lost its hold finishing a batch):
             // give the rest of this batch back and plan again from the database's count.
             confirmed = Math.max(confirmed, (await read(store, requestId)).generatedAmount);
-            return;
+            return counts;
           }
           throw err;
         }
@@ -223,6 +235,9 @@ async function work(store: CouponStore, claim: GenerationClaim, ctx: WorkContext
         reserved -= r.inserted;
         inserted += r.inserted;
         collisions += codes.length - r.inserted;
+        counts.calls++;
+        counts.inserted += r.inserted;
+        counts.existing += codes.length - r.inserted;
         fruitless = r.inserted === 0 ? fruitless + 1 : 0;
         if (fruitless >= MAX_FRUITLESS_CALLS) {
           throw new GeneratorError(
@@ -235,6 +250,7 @@ async function work(store: CouponStore, claim: GenerationClaim, ctx: WorkContext
         progress();
       }
       batches++;
+      return counts;
     } finally {
       reserved -= missing;
     }
@@ -260,7 +276,8 @@ async function work(store: CouponStore, claim: GenerationClaim, ctx: WorkContext
       }
       const size = Math.min(batchSize, left);
       reserved += size;
-      const p: Promise<void> = limit(() => fill(size))
+      const p: Promise<void> = limit(() => traceBatch(size, () => fill(size)))
+        .then(() => {})
         .catch((err: unknown) => {
           fatal ??= err;
         })

@@ -2,6 +2,7 @@
 // otherwise pino JSON lines on stdout (start, periodic progress, end, failure) for Log Analytics.
 import { escapesAllowed } from "./output.ts";
 import cliProgress from "cli-progress";
+import { logOptions } from "@coupons/db";
 import { pino, type Logger } from "pino";
 import type { GenerateResult, GenerationEvent } from "./pipeline.ts";
 
@@ -13,11 +14,12 @@ export interface Reporter {
   info(message: string, fields?: Record<string, unknown>): void;
 }
 
-export function createLogger(destination: NodeJS.WritableStream = process.stdout): Logger {
-  return pino(
-    { base: { app: "coupons-generator" }, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } },
-    pino.destination({ dest: destination === process.stdout ? 1 : 2, sync: true }),
-  );
+/** The generator's logger: the shape every process logs in (@coupons/db logOptions). */
+export function createLogger(
+  destination: NodeJS.WritableStream = process.stdout,
+  service: "coupons-generator" | "coupons-ops" = "coupons-generator",
+): Logger {
+  return pino(logOptions(service), pino.destination({ dest: destination === process.stdout ? 1 : 2, sync: true }));
 }
 
 const rate = (n: number, ms: number) => (ms > 0 ? Math.round((n * 1000) / ms) : 0);

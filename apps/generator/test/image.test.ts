@@ -38,6 +38,10 @@ describe("the generator image's command (production install, compiled entry poin
       expect(has("database/postgres")).to.equal(true);
       for (const dev of ["mocha", "typescript", "@biomejs/biome", "chai"]) expect(has(`node_modules/${dev}`), dev).to.equal(false);
       expect(has("apps/generator/src"), "TypeScript sources in the image").to.equal(false);
+      // the stage's prune (no source maps), and none of the API's own dependencies
+      expect(has("node_modules/@opentelemetry/api/build/src/index.js.map"), "source maps in the image").to.equal(false);
+      for (const a of ["express", "helmet", "ioredis", "swagger-ui-dist", "rate-limiter-flexible"])
+        expect(has(`node_modules/${a}`), a).to.equal(false);
     });
 
     it("When its ENTRYPOINT runs a request given in COUPONS_REQUEST_ID, then it is Generated with exactly N codes and logs JSON lines", async () => {

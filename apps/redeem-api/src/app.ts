@@ -7,7 +7,7 @@ import express, { type Express, type RequestHandler } from "express";
 import helmet from "helmet";
 import pino, { type Logger } from "pino";
 import { pinoHttp } from "pino-http";
-import type { CouponStore } from "@coupons/db";
+import { type CouponStore, logOptions, logPath } from "@coupons/db";
 import type { ApiConfig } from "./config.ts";
 import { createMetrics } from "./metrics.ts";
 import { createAuthenticator, requireScope } from "./auth.ts";
@@ -32,18 +32,26 @@ export type BuiltApp = { app: Express; deps: Deps; close(): Promise<void> };
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** The API's logger: the shape every process logs in (@coupons/db logOptions). */
 export function createLogger(config: Pick<ApiConfig, "logLevel">): Logger {
-  return pino({
-    level: config.logLevel,
-    base: { service: "redeem-api" },
-    timestamp: pino.stdTimeFunctions.isoTime,
-    redact: { paths: ["req.headers['x-api-key']", "req.headers.authorization", "req.headers.cookie"], censor: "[redacted]" },
-  });
+  return pino(logOptions("redeem-api", config.logLevel));
 }
 
-/** Coupon codes are bearer secrets: logs keep the first 4 characters of a code in a path. */
-function maskPath(url: string): string {
-  return url.replace(/^(\/v1\/coupons\/)([^/?]{1,4})[^/?]*/, "$1$2…");
+/**
+ * What a request's log line says about its outcome: the route pattern (`/v1/coupons/:code`, never
+ * the URL: no code, no query string), the calling key's id (never the key), the problem code.
+ * Unmatched paths (404) are logged masked and without their query string.
+ */
+function outcomeOf(req: IncomingMessage, res: ServerResponse): Record<string, unknown> {
+  const r = req as IncomingMessage & { route?: { path?: unknown }; baseUrl?: string; originalUrl?: string };
+  const locals = (res as ServerResponse & { locals?: Record<string, unknown> }).locals ?? {};
+  const pattern = typeof r.route?.path === "string" ? `${r.baseUrl ?? ""}${r.route.path}` : undefined;
+  const caller = locals.caller as { keyId?: unknown } | undefined;
+  return {
+    route: pattern ?? logPath(r.originalUrl ?? req.url ?? ""),
+    ...(typeof caller?.keyId === "string" ? { keyId: caller.keyId } : {}),
+    ...(typeof locals.problemCode === "string" ? { problem: locals.problemCode } : {}),
+  };
 }
 
 /** /v1/coupons/{code} -> /v1/coupons/:code */
@@ -109,10 +117,13 @@ export function createApp(options: {
         return id;
       },
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? "error" : "info"),
+      // the request's serializer runs when it arrives (before routing): what it says is known then
       serializers: {
-        req: (req) => ({ id: req.id, method: req.method, url: maskPath(req.url), remoteAddress: req.remoteAddress }),
+        req: (req) => ({ id: req.id, method: req.method, remoteAddress: req.remoteAddress }),
         res: (res) => ({ statusCode: res.statusCode }),
       },
+      customSuccessObject: (req, res, value) => ({ ...value, ...outcomeOf(req, res) }),
+      customErrorObject: (req, res, _err, value) => ({ ...value, ...outcomeOf(req, res) }),
     }),
   );
   app.use(helmet());
@@ -169,7 +180,7 @@ export function createApp(options: {
 
   app.use((req, _res, next) => {
     next(
-      new HttpProblem(404, "ROUTE_NOT_FOUND", "No such endpoint", `${req.method} ${maskPath(req.path)} does not exist; see /openapi.json`),
+      new HttpProblem(404, "ROUTE_NOT_FOUND", "No such endpoint", `${req.method} ${logPath(req.path)} does not exist; see /openapi.json`),
     );
   });
   app.use(problemHandler);

@@ -1,18 +1,27 @@
 // The process entry point (the container's CMD): configuration from the environment, open the store,
 // serve, and stop gracefully on SIGTERM/SIGINT. Exits 1 with a readable message on bad configuration.
+// OpenTelemetry starts first (telemetry.ts); the app's modules (express, the drivers) load after it.
+// (type-only imports are erased: they load nothing)
 import { createHash } from "node:crypto";
-import { checkPostgresSchema, describeConfig, loadSecretsIntoEnv, openStore, publishLocalApi, storeConfigFromEnv } from "@coupons/db";
-import { createLogger } from "./app.ts";
-import { ConfigError, loadConfig } from "./config.ts";
-import { startCounterSync } from "./counter-sync.ts";
-import { startEmbeddedWorker } from "./embedded-worker.ts";
-import { createSchemaGate } from "./schema-gate.ts";
-import { startKeyPurge } from "./key-purge.ts";
-import { startServer, stopServer } from "./server.ts";
+import type { storeConfigFromEnv as StoreConfigFromEnv } from "@coupons/db";
+import type { loadConfig as LoadConfig } from "./config.ts";
+import { startTelemetry } from "./telemetry.ts";
+
+const telemetry = await startTelemetry();
+const { checkPostgresSchema, describeConfig, loadSecretsIntoEnv, openStore, publishLocalApi, storeConfigFromEnv } = await import(
+  "@coupons/db"
+);
+const { createLogger } = await import("./app.ts");
+const { ConfigError, loadConfig } = await import("./config.ts");
+const { startCounterSync } = await import("./counter-sync.ts");
+const { startEmbeddedWorker } = await import("./embedded-worker.ts");
+const { createSchemaGate } = await import("./schema-gate.ts");
+const { startKeyPurge } = await import("./key-purge.ts");
+const { startServer, stopServer } = await import("./server.ts");
 
 async function main(): Promise<void> {
-  let config: ReturnType<typeof loadConfig>;
-  let storeConfig: ReturnType<typeof storeConfigFromEnv>;
+  let config: ReturnType<typeof LoadConfig>;
+  let storeConfig: ReturnType<typeof StoreConfigFromEnv>;
   let secrets: Awaited<ReturnType<typeof loadSecretsIntoEnv>>;
   try {
     // *_SECRET settings (e.g. COUPONS_API_KEYS_SECRET) name Key Vault secrets; read before the config
@@ -63,6 +72,7 @@ async function main(): Promise<void> {
     local?.remove();
     Promise.all([worker?.stop(), counterSync?.stop()])
       .then(() => stopServer(running))
+      .then(() => telemetry.shutdown()) // flush the last spans and metrics
       .then(
         () => process.exit(0),
         (err) => {

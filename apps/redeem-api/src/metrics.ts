@@ -4,6 +4,7 @@
 import { type CouponStore, WAITING_LIST_LIMIT, type WaitingQueue, waitingQueue } from "@coupons/db";
 import type { NextFunction, Request, Response } from "express";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { mirrorToOtel } from "./otel-metrics.ts";
 
 export type Metrics = {
   registry: Registry;
@@ -36,6 +37,7 @@ export function createMetrics(store?: CouponStore): Metrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
+  mirrorToOtel(registry); // the same counts as OpenTelemetry metrics (when an SDK runs)
   return {
     registry,
     redemptions,

@@ -123,6 +123,8 @@ function fromStoreError(err: StoreError): HttpProblem {
 }
 
 export function sendProblem(res: Response, p: HttpProblem): void {
+  // the request's log line names the problem (app.ts)
+  res.locals.problemCode = p.problem.code;
   for (const [k, v] of Object.entries(p.headers)) res.setHeader(k, v);
   res.status(p.problem.status).type("application/problem+json").send(JSON.stringify(p.problem));
 }

@@ -262,6 +262,8 @@ export type GenerationRequestInput = {
   /** Length of the random part of each code. */
   codeLength?: number;
   requestedBy?: string | null;
+  /** W3C traceparent of the operation that created the request; its worker continues that trace. */
+  traceparent?: string | null;
 };
 
 export type GenerationRequest = {
@@ -280,6 +282,8 @@ export type GenerationRequest = {
   createdAt: Date;
   /** The worker that holds or last held the request. */
   workerId: string | null;
+  /** W3C traceparent of the operation that created (or resubmitted) it, null when none was traced. */
+  traceparent: string | null;
 };
 
 export interface GenerationWatch {

@@ -179,6 +179,8 @@ export type NewGenerationRequest = {
   requestedBy?: string | null;
   /** Make codes that are easy to guess (checkGuessability) all the same; default false. Not stored. */
   allowGuessable?: boolean;
+  /** W3C traceparent of the operation creating it (the worker continues that trace). */
+  traceparent?: string | null;
 };
 
 export type CheckedNewGenerationRequest = {
@@ -189,9 +191,11 @@ export type CheckedNewGenerationRequest = {
   expirationDate: Date | null;
   requestId?: string;
   requestedBy: string | null;
+  traceparent?: string | null;
 };
 
-export type GenerationRequestField = keyof NewGenerationRequest;
+/** The fields a person gives (the traceparent is set by the program, never refused by name). */
+export type GenerationRequestField = Exclude<keyof NewGenerationRequest, "traceparent">;
 
 /** A refused generation request: `field` names the input at fault; `feasibility` is set when the amount
  *  does not fit the code space, `guessability` when the codes would be easy to guess. The message
@@ -262,6 +266,7 @@ export function checkNewGenerationRequest(input: NewGenerationRequest, now: Date
     expirationDate,
     ...(input.requestId === undefined ? {} : { requestId: input.requestId }),
     requestedBy: input.requestedBy ?? null,
+    ...(input.traceparent ? { traceparent: input.traceparent } : {}),
   };
 }
 

@@ -119,3 +119,5 @@ export async function partitionCoupons(config?: StoreConfig | string): Promise<P
   const { partitionMssqlCoupons } = await import("./engines/mssql-partition.ts");
   return partitionMssqlCoupons(c);
 }
+export { type LogLevel, type LogService, logOptions, logPath, maskCode } from "./log-shape.ts";
+export { NO_TELEMETRY, type Telemetry, type TelemetryTarget, telemetryTarget } from "./telemetry-target.ts";

@@ -102,6 +102,7 @@ export function requestFromRow(r: Row): GenerationRequest {
     requestedBy: strOrNull(r, "RequestedBy"),
     createdAt: date(r, "CreatedAt"),
     workerId: strOrNull(r, "WorkerId"),
+    traceparent: strOrNull(r, "Traceparent"),
   };
 }
 

@@ -218,7 +218,7 @@ export class SqlEngine implements EngineOps {
   readonly listUserRedemptions: EngineOps["listUserRedemptions"] = (f) => pgListUserRedemptions(this.#parts.exec, f);
 
   async createGenerationRequest(r: CheckedGenerationRequest): Promise<GenerationRequest> {
-    const rows = await this.#q("SELECT * FROM sp_CreateGenerationRequest($1,$2,$3,$4,$5,$6,$7)", [
+    const rows = await this.#q("SELECT * FROM sp_CreateGenerationRequest($1,$2,$3,$4,$5,$6,$7,$8)", [
       r.requestId,
       r.campaignId,
       r.requestedAmount,
@@ -226,6 +226,7 @@ export class SqlEngine implements EngineOps {
       r.expirationDate,
       r.requestedBy,
       r.codeLength,
+      r.traceparent,
     ]);
     return requestFromRow(one(rows, "sp_CreateGenerationRequest"));
   }

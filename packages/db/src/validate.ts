@@ -218,6 +218,15 @@ export function checkPrefix(value: unknown, name = "prefix"): string {
   return value;
 }
 
+const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/** A W3C traceparent (version-traceid-parentid-flags, lower-case hex, 55 characters) or null. */
+function checkTraceparent(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== "string" || !TRACEPARENT.test(value)) fail("traceparent must be a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>)");
+  return value;
+}
+
 export function checkGenerationRequestInput(input: GenerationRequestInput): Required<GenerationRequestInput> & { prefix: string } {
   if (typeof input !== "object" || input === null) fail("the generation request must be an object");
   const requestId = input.requestId === undefined ? crypto.randomUUID() : checkId("requestId", input.requestId);
@@ -237,6 +246,7 @@ export function checkGenerationRequestInput(input: GenerationRequestInput): Requ
     codeLength,
     expirationDate: expirationDate === null ? null : checkDate("expirationDate", expirationDate),
     requestedBy: checkOptionalId("requestedBy", input.requestedBy),
+    traceparent: checkTraceparent(input.traceparent),
   };
 }
 

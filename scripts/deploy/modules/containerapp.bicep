@@ -1,6 +1,7 @@
 // The redeem API on Azure Container Apps: its user-assigned identity (Azure SQL, Key Vault, image pull),
 // HTTPS ingress, liveness /healthz, readiness /readyz (503 while the database is unreachable or the app
-// drains), startup probe, HTTP scaling. Logs (stdout JSON lines) go to Log Analytics.
+// drains), startup probe, HTTP scaling. Logs (stdout JSON lines) go to Log Analytics; traces and metrics
+// (OpenTelemetry) to Application Insights, its connection string a Key Vault reference.
 param environmentId string
 param appName string
 param location string
@@ -30,6 +31,22 @@ var entraEnv = empty(entraAudience)
       { name: 'COUPONS_API_ENTRA_AUDIENCE', value: entraAudience }
     ]
 
+@description('Key Vault secret holding the Application Insights connection string (empty: no telemetry).')
+param appInsightsSecretName string = ''
+
+var telemetrySecrets = empty(appInsightsSecretName)
+  ? []
+  : [
+      {
+        name: 'appinsights-connection'
+        keyVaultUrl: '${keyVaultUri}secrets/${appInsightsSecretName}'
+        identity: identityId
+      }
+    ]
+var telemetryEnv = empty(appInsightsSecretName)
+  ? []
+  : [{ name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', secretRef: 'appinsights-connection' }]
+
 resource app 'Microsoft.App/containerApps@2024-03-01' = {
   name: appName
   location: location
@@ -55,6 +72,7 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
           identity: identityId
         }
       ]
+      secrets: telemetrySecrets
     }
     template: {
       containers: [
@@ -65,7 +83,7 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
             cpu: json('0.5')
             memory: '1Gi'
           }
-          env: concat([
+          env: concat(telemetryEnv, [
             { name: 'COUPONS_API_PORT', value: '8080' }
             { name: 'COUPONS_API_HOST', value: '0.0.0.0' }
             // one proxy hop: the Container Apps ingress sets X-Forwarded-For

@@ -22,6 +22,9 @@ param generationJobName string
 param archiveJobName string
 param purgeJobName string
 
+@description('Key Vault secret holding the Application Insights connection string (empty: no telemetry).')
+param appInsightsSecretName string = ''
+
 @description('Key Vault secret with the KEDA mssql scaler connection string (see docs/deployment.md).')
 param scalerConnectionSecretName string = 'coupons-scaler-connection'
 
@@ -34,7 +37,21 @@ param archiveCron string = '0 3 1 1,4,7,10 *'
 @description('The idempotency key purge: 04:00 UTC each day, keys older than 7 days (the default retention of the API).')
 param purgeCron string = '0 4 * * *'
 
-var env = [
+// traces and metrics (OpenTelemetry) to Application Insights: its connection string as a Key Vault reference
+var telemetrySecrets = empty(appInsightsSecretName)
+  ? []
+  : [
+      {
+        name: 'appinsights-connection'
+        keyVaultUrl: '${keyVaultUri}secrets/${appInsightsSecretName}'
+        identity: identityId
+      }
+    ]
+var telemetryEnv = empty(appInsightsSecretName)
+  ? []
+  : [{ name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', secretRef: 'appinsights-connection' }]
+
+var env = concat(telemetryEnv, [
   { name: 'COUPONS_MSSQL_SERVER', value: sqlServerFqdn }
   { name: 'COUPONS_MSSQL_DATABASE', value: databaseName }
   { name: 'COUPONS_MSSQL_AUTH', value: 'managed-identity' }
@@ -42,7 +59,7 @@ var env = [
   { name: 'AZURE_CLIENT_ID', value: identityClientId }
   { name: 'COUPONS_KEYVAULT_URL', value: keyVaultUri }
   { name: 'COUPONS_KEYVAULT_CLIENT_ID', value: identityClientId }
-]
+])
 
 // KEDA polls this; each waiting request is one execution
 var countRequested = '''
@@ -76,13 +93,13 @@ resource generation 'Microsoft.App/jobs@2024-03-01' = {
       // 0: the worker retries transient failures itself; a permanent one is Failed with its reason
       replicaRetryLimit: 0
       registries: registries
-      secrets: [
+      secrets: concat(telemetrySecrets, [
         {
           name: 'scaler-connection'
           keyVaultUrl: '${keyVaultUri}secrets/${scalerConnectionSecretName}'
           identity: identityId
         }
-      ]
+      ])
       eventTriggerConfig: {
         parallelism: 1
         replicaCompletionCount: 1
@@ -139,6 +156,7 @@ resource archive 'Microsoft.App/jobs@2024-03-01' = {
       // a killed or failed run is re-runnable: the blob's state makes the next run exact
       replicaRetryLimit: 2
       registries: registries
+      secrets: telemetrySecrets
       scheduleTriggerConfig: {
         cronExpression: archiveCron
         parallelism: 1
@@ -175,6 +193,7 @@ resource purge 'Microsoft.App/jobs@2024-03-01' = {
       // re-runnable: each batch deletes what is still older than the retention
       replicaRetryLimit: 2
       registries: registries
+      secrets: telemetrySecrets
       scheduleTriggerConfig: {
         cronExpression: purgeCron
         parallelism: 1

@@ -23,6 +23,9 @@ const DATABASE_VARIABLES = [
   "COUPONS_MSSQL_ENCRYPT",
   "COUPONS_MSSQL_TRUST_SERVER_CERTIFICATE",
   "COUPONS_KEYVAULT_URL",
+  // telemetry (the connection string is a secure value in ACI: aci.ts isSecureName)
+  "APPLICATIONINSIGHTS_CONNECTION_STRING",
+  "OTEL_EXPORTER_OTLP_ENDPOINT",
 ];
 
 export type LaunchDeps = {

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { callerOf } from "../auth.ts";
 import { HttpProblem, notFound } from "../problems.ts";
 import { DATABASE_DOWN, type Deps, type Operation, type Register } from "../routing.ts";
+import { currentTraceparent } from "../telemetry.ts";
 import { GenerationRequest as GenerationRequestSchema } from "../schemas.ts";
 import { id } from "../validation.ts";
 
@@ -40,7 +41,7 @@ const requestBody = z
   .strict();
 
 /** The request as stored, plus its progress in percent. */
-export function withProgress(r: GenerationRequest) {
+export function withProgress({ traceparent: _internal, ...r }: GenerationRequest) {
   return { ...r, progressPercent: Math.floor((r.generatedAmount * 10000) / r.requestedAmount) / 100 };
 }
 
@@ -184,13 +185,16 @@ export const cancelGenerationRequest = {
 export function generationRoutes(register: Register, deps: Deps): void {
   const { store } = deps;
   register(createGenerationRequest, async ({ body }, _req, res) => {
-    const created = await submitGenerationRequest(store, { ...body, requestedBy: callerOf(res).principal }).catch((err: unknown) => {
-      // a refused field answers like a body that fails its schema: 400 naming the field
-      if (!(err instanceof GenerationRequestError) || err.code !== "INVALID_INPUT") throw err;
-      throw new HttpProblem(400, "VALIDATION_FAILED", "The request is not valid", err.message, {
-        errors: [{ field: err.field, message: err.message }],
-      });
-    });
+    const traceparent = currentTraceparent(); // its worker continues this request's trace
+    const created = await submitGenerationRequest(store, { ...body, requestedBy: callerOf(res).principal, traceparent }).catch(
+      (err: unknown) => {
+        // a refused field answers like a body that fails its schema: 400 naming the field
+        if (!(err instanceof GenerationRequestError) || err.code !== "INVALID_INPUT") throw err;
+        throw new HttpProblem(400, "VALIDATION_FAILED", "The request is not valid", err.message, {
+          errors: [{ field: err.field, message: err.message }],
+        });
+      },
+    );
     res
       .status(201)
       .location(`/v1/generation-requests/${encodeURIComponent(created.requestId)}`)

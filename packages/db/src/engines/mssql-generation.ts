@@ -35,6 +35,7 @@ export function generationCalls(c: MssqlCalls): GenerationOps {
           ["ExpirationDate", sql.DateTime2, r.expirationDate],
           ["RequestedBy", nv(100), r.requestedBy],
           ["CodeLength", sql.Int, r.codeLength],
+          ["Traceparent", sql.VarChar(55), r.traceparent],
         ],
         false,
       );
