@@ -56,10 +56,19 @@ export async function productionStage(dockerfile: string): Promise<ProductionSta
   // the build stage's compile step, in the repository (its context, with the full install)
   for (const l of build) {
     const tsc = /^RUN npx tsc -b (.+)$/.exec(l);
-    if (!tsc) continue;
-    const args = ["-b", ...(tsc[1] as string).split(/\s+/)];
-    await run(join(ROOT, "node_modules/.bin/tsc"), args, { cwd: ROOT });
-    steps.push(`build: tsc ${args.join(" ")}`);
+    const npmBuild = /^RUN npm run build (-w \S+)$/.exec(l);
+    if (tsc) {
+      const args = ["-b", ...(tsc[1] as string).split(/\s+/)];
+      await run(join(ROOT, "node_modules/.bin/tsc"), args, { cwd: ROOT });
+      steps.push(`build: tsc ${args.join(" ")}`);
+    } else if (npmBuild) {
+      // a workspace's own build script (the console's esbuild bundle), run as written
+      const args = ["run", "build", ...(npmBuild[1] as string).split(/\s+/)];
+      await run("npm", args, { cwd: ROOT });
+      steps.push(`build: npm ${args.join(" ")}`);
+    } else if (/^RUN\s/.test(l) && !/^RUN npm ci\s/.test(l)) {
+      throw new Error(`${dockerfile}: no stand-in for the build stage's "${l}"`);
+    }
   }
   const dir = mkdtempSync(join(tmpdir(), "coupons-image-"));
   const stage: ProductionStage = {

@@ -35,6 +35,7 @@ describe("the compiled server (the image's CMD, from a production install)", fun
     const has = (p: string) => existsSync(join((stage as ProductionStage).dir, p));
     expect(has("node_modules/express")).to.equal(true);
     expect(has("node_modules/@coupons/db/dist/index.js")).to.equal(true);
+    expect(has("node_modules/@coupons/console/dist/index.html"), "the built console").to.equal(true);
     for (const dev of ["mocha", "typescript", "@biomejs/biome", "chai"]) expect(has(`node_modules/${dev}`), dev).to.equal(false);
     expect(has("apps/redeem-api/src"), "TypeScript sources in the image").to.equal(false);
     // the stage's prune: no source map or type declaration is left in its dependencies
@@ -59,6 +60,13 @@ describe("the compiled server (the image's CMD, from a production install)", fun
     expect(health.body).to.deep.equal({ status: "ok" });
     expect((await api.get("/readyz", null)).status).to.equal(200);
     expect((await api.get("/docs", null)).status).to.equal(200);
+    // the console the build stage bundled is served from the image (not the 503 "run npm run build")
+    const consolePage = await fetch(`http://127.0.0.1:${port}/console`);
+    expect(consolePage.status).to.equal(200);
+    const html = await consolePage.text();
+    const asset = /\/console\/assets\/[^"]+\.js/.exec(html)?.[0];
+    expect(asset, html).to.be.a("string");
+    expect((await fetch(`http://127.0.0.1:${port}${asset}`)).status).to.equal(200);
     // every line on stdout is a JSON log record
     for (const line of output().trim().split("\n")) expect(() => JSON.parse(line), line).to.not.throw();
     const exited = once(child, "exit");
