@@ -23,7 +23,6 @@ import type {
   RouteEvent,
   ScaleStatus,
   ThrottledAttempts,
-  StatsSeries,
   ValidateResult,
 } from "./contract.ts";
 import type { ArchiveOps } from "./archive.ts";
@@ -31,7 +30,8 @@ import { StoreError } from "./contract.ts";
 import { ROLLED_BACK_STATES, mapPgError } from "./errors.ts";
 import { KeyedLimit } from "./keyed-limit.ts";
 import { SLOW_PATH_LIMIT, callRedeem } from "./redeem-call.ts";
-import { type CheckedStatsSeries, seriesFromRows, statsRowFromRow } from "./statistics.ts";
+import { syncCounters, statsSeries } from "./sql-statistics.ts";
+import type { CheckedStatsSeries } from "./statistics.ts";
 import {
   type Row,
   activeCampaignFromRow,
@@ -331,24 +331,9 @@ export class SqlEngine implements EngineOps {
   getIdempotentOutcome = (key: string, hash: string) => idempotentOutcome((t, p) => this.#q(t, p), key, hash);
   recordThrottledAttempts = (rows: ThrottledAttempts[]) => recordThrottled((t, p) => this.#q(t, p), rows);
 
-  // statistics
-
-  async syncCampaignCounters(): Promise<number> {
-    const changed = Number(one(await this.#q("SELECT sp_RefreshCampaignCounters() AS n"), "sp_RefreshCampaignCounters").n);
-    await this.#q("SELECT sp_RollupCampaignStats() AS n");
-    return changed;
-  }
-
-  async getCampaignStatsSeries(campaignId: string, c: CheckedStatsSeries): Promise<StatsSeries | null> {
-    const params = [campaignId, c.interval, c.since, c.until];
-    try {
-      const rows = await this.#read("getCampaignStatsSeries", "SELECT * FROM sp_GetCampaignStatsSeries($1,$2,$3,$4)", params);
-      return seriesFromRows(c, rows.map(statsRowFromRow));
-    } catch (err) {
-      if (err instanceof StoreError && err.code === "NOT_FOUND") return null;
-      throw err;
-    }
-  }
+  // statistics (issue 14): the calls live in sql-statistics.ts
+  syncCampaignCounters = () => syncCounters((t, p) => this.#q(t, p));
+  getCampaignStatsSeries = (campaignId: string, c: CheckedStatsSeries) => statsSeries((m, t, p) => this.#read(m, t, p), campaignId, c);
 
   close(): Promise<void> {
     return this.#parts.close();
