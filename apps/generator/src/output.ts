@@ -55,3 +55,16 @@ export function formatTime(d: Date): string {
 export function escapesAllowed(stream: NodeJS.WriteStream, env: Record<string, string | undefined> = process.env): boolean {
   return Boolean(stream.isTTY) && (env.NO_COLOR === undefined || env.NO_COLOR === "") && env.TERM !== "dumb";
 }
+
+/** A table for people: the header row, then the rows, columns padded to their widest cell and two
+ *  spaces apart (the last column is not padded). */
+export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const table = [header, ...rows];
+  const widths = header.map((_, i) => Math.max(...table.map((row) => (row[i] ?? "").length)));
+  return table.map((cells) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join("  ")
+      .trimEnd(),
+  );
+}

@@ -25,9 +25,14 @@ describe("coupons campaign list|update|pause|resume|delete and coupons expire (e
   it("When a campaign is paused, listed, resumed and edited, then each command prints the campaign as stored", async () => {
     await seed(["A0"]);
     expect(JSON.parse((await run(["campaign", "pause", "c1"])).stdout).isActive).to.equal(false);
-    const paused = JSON.parse((await run(["campaign", "list", "--state", "paused"])).stdout);
+    const paused = JSON.parse((await run(["--json", "campaign", "list", "--state", "paused"])).stdout);
     expect(paused.campaigns.map((c: { campaignId: string; state: string }) => [c.campaignId, c.state])).to.deep.equal([["c1", "paused"]]);
-    expect(JSON.parse((await run(["campaign", "list", "--state", "active"])).stdout).campaigns).to.deep.equal([]);
+    expect(JSON.parse((await run(["--json", "campaign", "list", "--state", "active"])).stdout).campaigns).to.deep.equal([]);
+    // for people: a header row, then the campaign with its state, count against its limit and dates
+    const table = (await run(["campaign", "list"])).stdout.trim().split("\n");
+    expect(table[0]).to.match(/^CAMPAIGN\s+STATE\s+REDEEMED\/LIMIT\s+DISCOUNT\s+START \(UTC\)\s+END \(UTC\)\s+NAME$/);
+    expect(table.slice(1).map((l) => l.split(/\s+/).slice(0, 3))).to.deep.equal([["c1", "paused", "0/-"]]);
+    expect((await run(["campaign", "list", "--state", "active"])).stdout.trim()).to.equal("No campaigns.");
     await withStore(f.url, async (store) => {
       expect(await store.redeemCoupon({ code: "A0", userId: "u" })).to.deep.include({ ok: false, reason: "CAMPAIGN_INACTIVE" });
     });

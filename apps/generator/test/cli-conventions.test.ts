@@ -85,7 +85,7 @@ describe("coupons CLI conventions (embedded)", function () {
     expect(JSON.parse(lower.stdout).map((r: { requestId: string }) => r.requestId)).to.deep.equal(["r-case"]);
     const none = await cli(["--json", "request", "list", "--status", "GENERATED"], { env: env() });
     expect(JSON.parse(none.stdout)).to.deep.equal([]);
-    const state = await cli(["campaign", "list", "--state", "Active"], { env: env() });
+    const state = await cli(["--json", "campaign", "list", "--state", "Active"], { env: env() });
     expect(state.code, explain(state)).to.equal(EXIT.OK);
     expect(JSON.parse(state.stdout).campaigns.map((c: { campaignId: string }) => c.campaignId)).to.deep.equal(["c1"]);
     const by = await cli(["--json", "fraud-report", "--by", "USER"], { env: env() });

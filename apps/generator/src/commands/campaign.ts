@@ -1,11 +1,12 @@
 // `coupons campaign create|show|list|update|pause|resume|delete` (and stats: campaign-stats.ts): flags -> one CouponStore call each
 // (the store checks every value).
-import { CAMPAIGN_STATES, type CampaignPatch, type CampaignState, MAX_INT } from "@coupons/db";
+import { CAMPAIGN_STATES, type CampaignPatch, type CampaignState, type ListedCampaign, MAX_INT } from "@coupons/db";
 import type { Command } from "commander";
 import { dateArg, enumArg, intArg, positiveArg } from "../args.ts";
 import { EXIT, GeneratorError, exitHelp } from "../errors.ts";
+import { formatTable, formatTime, timeZoneLabel } from "../output.ts";
 import { registerCampaignStatsCommand } from "./campaign-stats.ts";
-import { type CliContext, printJson, withStore } from "./context.ts";
+import { type CliContext, out, printJson, withStore } from "./context.ts";
 import { withReadStore } from "./via-api.ts";
 
 type CampaignFlags = {
@@ -88,7 +89,9 @@ export function registerCampaignCommands(program: Command, ctx: CliContext): voi
     });
   campaign
     .command("list")
-    .description("List campaigns by id, with their state (active, upcoming, paused, ended) and live count.")
+    .description(
+      "List campaigns by id, with their state (active, upcoming, paused, ended) and live count (a table with a header row; --json for JSON).",
+    )
     .option("--state <state>", `only this state: ${CAMPAIGN_STATES.join(", ")} (any letter case)`, stateArg)
     .option("--limit <n>", "at most this many (default 100)", intArg(1, 1000))
     .option("--after <id>", "the page after this campaign id (the nextCursor printed before)")
@@ -97,7 +100,11 @@ export function registerCampaignCommands(program: Command, ctx: CliContext): voi
       await withReadStore(ctx, async (store) => {
         const limit = o.limit ?? 100;
         const campaigns = await store.listCampaigns({ state: o.state, limit, after: o.after });
-        printJson({ campaigns, nextCursor: campaigns.length === limit ? (campaigns.at(-1)?.campaignId ?? null) : null });
+        const nextCursor = campaigns.length === limit ? (campaigns.at(-1)?.campaignId ?? null) : null;
+        if (ctx.globals().json) return printJson({ campaigns, nextCursor });
+        if (campaigns.length === 0) return out("No campaigns.");
+        for (const line of campaignTable(campaigns)) out(line);
+        if (nextCursor) out(`More: --after ${nextCursor}`);
       });
     });
   campaign
@@ -161,4 +168,20 @@ export function registerCampaignCommands(program: Command, ctx: CliContext): voi
       });
     });
   registerCampaignStatsCommand(campaign, ctx);
+}
+
+/** The list as a table: a header row, then one row per campaign; times in UTC ISO 8601 (or --local-time). */
+export function campaignTable(rows: readonly ListedCampaign[]): string[] {
+  return formatTable(
+    ["CAMPAIGN", "STATE", "REDEEMED/LIMIT", "DISCOUNT", `START (${timeZoneLabel()})`, `END (${timeZoneLabel()})`, "NAME"],
+    rows.map((c) => [
+      c.campaignId,
+      c.state,
+      `${c.currentRedemptions}/${c.maxTotalRedemptions ?? "-"}`,
+      c.discountPercentage !== null ? `${c.discountPercentage}%` : `${c.discountAmount ?? "-"}`,
+      formatTime(c.startDate),
+      formatTime(c.endDate),
+      c.name,
+    ]),
+  );
 }

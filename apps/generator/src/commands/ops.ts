@@ -17,7 +17,7 @@ import { DefaultAzureCredential } from "@azure/identity";
 import { type Command, Option } from "commander";
 import { archiveToBlob, blobCredential } from "../archive-blob.ts";
 import { dateArg, enumArg, intArg } from "../args.ts";
-import { formatTime } from "../output.ts";
+import { formatTable, formatTime } from "../output.ts";
 import { type GeneratorConfig, lazyConfig } from "../config.ts";
 import { EXIT, type ExitCode, GeneratorError, exitHelp } from "../errors.ts";
 
@@ -192,13 +192,7 @@ function fraudTable(rows: FraudReportRow[]): string[] {
     formatTime(r.lastSeen),
     r.reasons.map((x) => `${x.reason} ${x.count}`).join(", "),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? "").length)));
-  return [header, ...body].map((cells) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
-      .join("  ")
-      .trimEnd(),
-  );
+  return formatTable(header, body);
 }
 
 function statusLines(s: ScaleStatus): string[] {

@@ -17,7 +17,7 @@ import {
 } from "@coupons/db";
 import { type Command, Option } from "commander";
 import { enumArg, intArg, wholeArg } from "../args.ts";
-import { formatTime, timeZoneLabel } from "../output.ts";
+import { formatTable, formatTime, timeZoneLabel } from "../output.ts";
 import { findRequest } from "./request-id.ts";
 import { withReadStore } from "./via-api.ts";
 import { EXIT, GeneratorError, exitHelp } from "../errors.ts";
@@ -215,9 +215,9 @@ export function registerRequestCommands(program: Command, ctx: CliContext): void
 
 /** The list as a table: a header row, then one row per request, dates in UTC ISO 8601 (or --local-time). */
 export function requestTable(rows: readonly GenerationRequest[]): string[] {
-  const table = [
+  return formatTable(
     ["REQUEST", "CAMPAIGN", "STATUS", "GENERATED/REQUESTED", "DONE", `CREATED (${timeZoneLabel()})`, `COMPLETED (${timeZoneLabel()})`],
-    ...rows.map((r) => [
+    rows.map((r) => [
       r.requestId,
       r.campaignId,
       r.status,
@@ -226,13 +226,6 @@ export function requestTable(rows: readonly GenerationRequest[]): string[] {
       formatTime(r.createdAt),
       r.completedAt ? formatTime(r.completedAt) : "-",
     ]),
-  ];
-  const widths = table[0]?.map((_, i) => Math.max(...table.map((row) => (row[i] ?? "").length))) ?? [];
-  return table.map((row) =>
-    row
-      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
-      .join("  ")
-      .trimEnd(),
   );
 }
 
