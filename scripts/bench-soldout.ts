@@ -76,7 +76,8 @@ async function main(): Promise<void> {
         discountPercentage: 10,
         maxTotalRedemptions: cap,
       });
-      const req = await store.createGenerationRequest({ campaignId, requestedAmount: count });
+      // a prefix per campaign, as generated codes have: the API's admission tells campaigns apart by it
+      const req = await store.createGenerationRequest({ campaignId, requestedAmount: count, prefix: `${campaignId}-` });
       const claim = await store.claimGenerationRequest(req.requestId, "bench");
       const codes = Array.from({ length: count }, (_, i) => `${campaignId}-${i}`);
       for (let i = 0; i < codes.length; i += 10_000) await store.bulkInsertCoupons(req.requestId, codes.slice(i, i + 10_000));
