@@ -104,6 +104,8 @@ async function main(): Promise<void> {
         COUPONS_THROTTLE_USER_FAILURES: "1000000",
         COUPONS_THROTTLE_IP_FAILURES: "1000000",
         COUPONS_API_KEYS: JSON.stringify([{ id: "bench", sha256: hashKey(KEY), scopes: ["redeem", "read"] }]),
+        // the admission settings under test, when given (COUPONS_ADMISSION_PER_CAMPAIGN=0: admission off)
+        ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith("COUPONS_ADMISSION_"))),
       },
     });
     const base = `http://127.0.0.1:${port}`;
