@@ -8,12 +8,14 @@
 // Beyond a lane's queue, or after waiting maxWaitMs, a call is refused UNAVAILABLE (503 with
 // Retry-After) having executed nothing.
 import { EventEmitter } from "node:events";
-import { type CouponStore, KeyedLimit } from "@coupons/db";
+import { type CouponStore, KeyedLimit, StoreError } from "@coupons/db";
 import type { Logger } from "pino";
-import type { ApiConfig } from "./config.ts";
+import type { AdmissionConfig } from "./admission-config.ts";
+import { HttpProblem } from "./problems.ts";
 import { PrefixIndex, UNKNOWN_LANE, prefixesOf } from "./prefix-index.ts";
 
-export type AdmissionConfig = ApiConfig["admission"];
+/** A full lane drains in well under a second at the default bounds: come back soon. */
+const RETRY_AFTER_SECONDS = "1";
 
 /** The 503 of an operation behind admission (it also calls the database). */
 export const BUSY = {
@@ -48,13 +50,14 @@ export class Admission extends EventEmitter {
     return this.#limitOf(lane).load(lane);
   }
 
-  /** Runs `fn` once the code's lane has a free turn; `what` names the call in a refusal. */
-  async run<T>(code: string, what: string, fn: () => Promise<T>): Promise<T> {
+  /** Runs `fn` once the code's lane has a free turn; a full queue or a wait too long is 503. */
+  async run<T>(code: string, fn: () => Promise<T>): Promise<T> {
     if (!this.enabled) return fn();
     const lane = this.index.laneOf(code);
     const limit = this.#limitOf(lane);
     const before = limit.load(lane);
-    const turn = limit.acquire(lane, what);
+    // the refusal does not name the campaign: a guessed code must not learn which campaign it fell in
+    const turn = limit.acquire(lane, lane === UNKNOWN_LANE ? "the shared queue of codes of no known campaign" : "this campaign's queue");
     const queued = limit.load(lane).waiting > before.waiting;
     if (queued) this.emit("queued", lane);
     let release: () => void;
@@ -62,7 +65,9 @@ export class Admission extends EventEmitter {
       release = await turn;
     } catch (err) {
       this.emit("refused", lane);
-      throw err;
+      if (!(err instanceof StoreError)) throw err;
+      // KeyedLimit's UNAVAILABLE, said as it is (a store error's 5xx text would say the database is away)
+      throw new HttpProblem(503, "UNAVAILABLE", "The service cannot answer now", err.message, {}, { "Retry-After": RETRY_AFTER_SECONDS });
     }
     this.emit("admitted", lane);
     try {

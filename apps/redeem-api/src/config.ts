@@ -1,9 +1,11 @@
 // The redeem API's configuration: environment variables read once at start through one zod schema
 // (@coupons/db readEnv, with its one set of number and boolean parsers). A bad value stops the
 // process with a message naming the variable; secrets (key hashes, URLs) are never echoed.
+// (Over 350 lines on purpose: every variable of the API is read through the one schema here.)
 import { readFileSync } from "node:fs";
 import { StoreError, envBool, envInt, readEnv } from "@coupons/db";
 import { z } from "zod";
+import { type AdmissionConfig, admissionEnv, admissionOf } from "./admission-config.ts";
 
 export const SCOPES = ["redeem", "read", "admin"] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -71,24 +73,8 @@ export type ApiConfig = {
   /** How often Campaigns.CurrentRedemptions is refreshed from the slot sums (counter-sync.ts); 0: never. */
   counterSyncSeconds: number;
   /** Admission per campaign in front of redemptions, validations and lookups (admission.ts). */
-  admission: {
-    /** Calls in flight per campaign; 0: admission off. Default max(2, pool size / 4). */
-    perCampaign: number;
-    /** Calls in flight for codes whose campaign is not known (no known prefix). Default max(2, pool size / 2). */
-    unknownLane: number;
-    /** Calls waiting per lane; one more is refused 503 at once. */
-    maxQueue: number;
-    /** Longest wait for a turn; then 503. */
-    maxWaitMs: number;
-    /** The prefix -> campaign index is read again this often... */
-    refreshSeconds: number;
-    /** ...and when a code matches no prefix, at most this often. */
-    missRefreshSeconds: number;
-  };
+  admission: AdmissionConfig;
 };
-
-/** The engines' pool size when COUPONS_DB_POOL_SIZE is not set (postgres.ts, mssql-config.ts). */
-export const DEFAULT_POOL_SIZE = 10;
 
 export class ConfigError extends Error {
   readonly variable: string;
@@ -176,12 +162,7 @@ const envSchema = {
   COUPONS_KEEP_ALIVE_TIMEOUT_MS: int(100, 600_000).default(5_000),
   COUPONS_MAX_CONNECTIONS: int(1, 1_000_000).default(1_024),
   COUPONS_COUNTER_SYNC_SECONDS: int(0, 3600).default(5),
-  COUPONS_ADMISSION_PER_CAMPAIGN: int(0, 1000).optional(),
-  COUPONS_ADMISSION_UNKNOWN: int(1, 1000).optional(),
-  COUPONS_ADMISSION_QUEUE: int(0, 100_000).default(1000),
-  COUPONS_ADMISSION_WAIT_MS: int(1, 600_000).default(5000),
-  COUPONS_ADMISSION_REFRESH_SECONDS: int(1, 3600).default(5),
-  COUPONS_ADMISSION_MISS_REFRESH_SECONDS: int(0, 3600).default(1),
+  ...admissionEnv,
 } as const;
 
 /** Reads and checks the configuration; throws ConfigError naming the first bad variable. */
@@ -234,18 +215,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     embeddedWorker: v.COUPONS_API_WORKER as boolean,
     counterSyncSeconds: v.COUPONS_COUNTER_SYNC_SECONDS as number,
     admission: admissionOf(v),
-  };
-}
-
-function admissionOf(v: Record<string, unknown>): ApiConfig["admission"] {
-  const pool = (v.COUPONS_DB_POOL_SIZE as number | undefined) ?? DEFAULT_POOL_SIZE;
-  return {
-    perCampaign: (v.COUPONS_ADMISSION_PER_CAMPAIGN as number | undefined) ?? Math.max(2, Math.floor(pool / 4)),
-    unknownLane: (v.COUPONS_ADMISSION_UNKNOWN as number | undefined) ?? Math.max(2, Math.floor(pool / 2)),
-    maxQueue: v.COUPONS_ADMISSION_QUEUE as number,
-    maxWaitMs: v.COUPONS_ADMISSION_WAIT_MS as number,
-    refreshSeconds: v.COUPONS_ADMISSION_REFRESH_SECONDS as number,
-    missRefreshSeconds: v.COUPONS_ADMISSION_MISS_REFRESH_SECONDS as number,
   };
 }
 

@@ -108,6 +108,7 @@ describePostgres("redeem API on PostgreSQL: admission per campaign", function ()
       const over = await redeem(a[5] as string, "over");
       expect(over.status, over.text).to.equal(503);
       expect(over.body.code).to.equal("UNAVAILABLE");
+      expect(over.body.detail).to.match(/this campaign's queue is busy \(3 calls wait already\); nothing was executed/);
       expect(Number(over.headers.get("retry-after"))).to.be.greaterThan(0);
       const overValidation = await api.post("/v1/validations", { code: a[6], userId: "over" }, KEYS.shop);
       expect(overValidation.status, overValidation.text).to.equal(503);

@@ -3,9 +3,10 @@
 // the unknown lane, a miss refreshes at most once per missRefreshMs (the clock here is the test's),
 // and a lane at its bound queues its own calls only. Not timed; driven by the program's events.
 import { once } from "node:events";
-import { type CouponStore, StoreError, openStore } from "@coupons/db";
+import { type CouponStore, openStore } from "@coupons/db";
 import { expect } from "chai";
 import { Admission } from "../src/admission.ts";
+import { HttpProblem } from "../src/problems.ts";
 import { type PrefixEntry, PrefixIndex, UNKNOWN_LANE, prefixesOf } from "../src/prefix-index.ts";
 import { testConfig } from "./helpers.ts";
 
@@ -163,17 +164,18 @@ describe("admission: lanes", () => {
       new Promise<string>((resolve) => {
         gates.push(() => resolve("done"));
       });
-    const a = [admission.run("A-1", "a", held), admission.run("A-2", "a", held)];
+    const a = [admission.run("A-1", held), admission.run("A-2", held)];
     const queued = once(admission, "queued");
-    const a3 = admission.run("A-3", "a", async () => "a3");
+    const a3 = admission.run("A-3", async () => "a3");
     expect(await queued).to.deep.equal(["campaign:A"]);
     expect(admission.load("campaign:A")).to.deep.equal({ running: 2, waiting: 1 });
-    const overflow = await admission.run("A-4", "redeeming", async () => "ran").catch((e: unknown) => e);
-    expect(overflow).to.be.instanceOf(StoreError);
-    expect((overflow as StoreError).code).to.equal("UNAVAILABLE");
+    const overflow = await admission.run("A-4", async () => "ran").catch((e: unknown) => e);
+    expect(overflow).to.be.instanceOf(HttpProblem);
+    expect((overflow as HttpProblem).problem).to.include({ status: 503, code: "UNAVAILABLE" });
+    expect((overflow as HttpProblem).headers).to.deep.equal({ "Retry-After": "1" });
     // B and an unknown code run while A is full
-    expect(await admission.run("B-1", "b", async () => "b")).to.equal("b");
-    expect(await admission.run("ZZZ", "z", async () => "z")).to.equal("z");
+    expect(await admission.run("B-1", async () => "b")).to.equal("b");
+    expect(await admission.run("ZZZ", async () => "z")).to.equal("z");
     for (const open of gates) open();
     expect(await Promise.all([...a, a3])).to.deep.equal(["done", "done", "a3"]);
     expect(admission.load("campaign:A")).to.deep.equal({ running: 0, waiting: 0 });
@@ -186,7 +188,7 @@ describe("admission: lanes", () => {
     let started = 0;
     const gates: (() => void)[] = [];
     const calls = Array.from({ length: 5 }, (_, i) =>
-      admission.run(`A-${i}`, "a", () => {
+      admission.run(`A-${i}`, () => {
         started++;
         return new Promise<void>((resolve) => gates.push(resolve));
       }),

@@ -151,7 +151,7 @@ export function couponRoutes(register: Register, deps: Deps): void {
     if (!taken.allowed) throw throttledProblem(metrics, "lookup", taken);
     let details: Awaited<ReturnType<typeof store.getCouponDetails>>;
     try {
-      details = await admission.run(params.code, "looking up this campaign's coupons", () => store.getCouponDetails(params.code));
+      details = await admission.run(params.code, () => store.getCouponDetails(params.code));
     } catch (err) {
       await throttle.giveBack(taken.held);
       throw err;

@@ -174,7 +174,7 @@ export function redemptionRoutes(register: Register, deps: Deps): void {
     let result: RedeemResult;
     try {
       // after the replay read and the throttle's take: each campaign's burst waits in its own queue
-      result = await admission.run(body.code, "redeeming this campaign's coupons", () =>
+      result = await admission.run(body.code, () =>
         store.redeemCoupon({
           code: body.code,
           userId: body.userId,
@@ -201,9 +201,7 @@ export function redemptionRoutes(register: Register, deps: Deps): void {
     if (!taken.allowed) throw throttledProblem(metrics, "validate", taken);
     let r: Awaited<ReturnType<typeof store.validateCoupon>>;
     try {
-      r = await admission.run(body.code, "validating this campaign's coupons", () =>
-        store.validateCoupon({ code: body.code, userId: body.userId }),
-      );
+      r = await admission.run(body.code, () => store.validateCoupon({ code: body.code, userId: body.userId }));
     } catch (err) {
       await throttle.giveBack(taken.held);
       throw err;
