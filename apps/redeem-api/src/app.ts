@@ -8,6 +8,7 @@ import helmet from "helmet";
 import pino, { type Logger } from "pino";
 import { pinoHttp } from "pino-http";
 import { type CouponStore, logOptions, logPath } from "@coupons/db";
+import { createAdmission } from "./admission.ts";
 import type { ApiConfig } from "./config.ts";
 import { createMetrics } from "./metrics.ts";
 import { createAuthenticator, requireScope } from "./auth.ts";
@@ -96,6 +97,7 @@ export function createApp(options: {
     config,
     logger,
     throttle: options.throttle ?? createThrottle(config.throttle, logger, store),
+    admission: createAdmission(config.admission, store, logger),
     metrics: createMetrics(store),
     state: { shuttingDown: false },
     schema: options.schema,
@@ -189,6 +191,7 @@ export function createApp(options: {
     app,
     deps,
     async close() {
+      deps.admission.stop();
       await deps.throttle.close();
     },
   };

@@ -4,6 +4,7 @@
 import { StoreError, envBool, envInt, readEnv } from "@coupons/db";
 import { z } from "zod";
 import { type ApiKey, ConfigError, SCOPES, type Scope, apiKeysText, parseApiKeys } from "./config-keys.ts";
+import { type AdmissionConfig, admissionEnv, admissionOf } from "./admission-config.ts";
 
 export { type ApiKey, ConfigError, SCOPES, type Scope } from "./config-keys.ts";
 
@@ -67,6 +68,8 @@ export type ApiConfig = {
   embeddedWorker: boolean;
   /** How often Campaigns.CurrentRedemptions is refreshed from the slot sums (counter-sync.ts); 0: never. */
   counterSyncSeconds: number;
+  /** Admission per campaign in front of redemptions, validations and lookups (admission.ts). */
+  admission: AdmissionConfig;
 };
 
 const entraRolesSchema = z.record(
@@ -117,6 +120,7 @@ const envSchema = {
   COUPONS_KEEP_ALIVE_TIMEOUT_MS: int(100, 600_000).default(5_000),
   COUPONS_MAX_CONNECTIONS: int(1, 1_000_000).default(1_024),
   COUPONS_COUNTER_SYNC_SECONDS: int(0, 3600).default(5),
+  ...admissionEnv,
 } as const;
 
 /** Reads and checks the configuration; throws ConfigError naming the first bad variable. */
@@ -168,6 +172,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shutdownTimeoutMs: v.COUPONS_SHUTDOWN_TIMEOUT_MS as number,
     embeddedWorker: v.COUPONS_API_WORKER as boolean,
     counterSyncSeconds: v.COUPONS_COUNTER_SYNC_SECONDS as number,
+    admission: admissionOf(v),
   };
 }
 

@@ -10,11 +10,14 @@ import type { ApiConfig, Scope } from "./config.ts";
 import type { Metrics } from "./metrics.ts";
 import type { SchemaGate } from "./schema-gate.ts";
 import type { Throttle } from "./throttle.ts";
+import type { Admission } from "./admission.ts";
 
 export type Deps = {
   store: CouponStore;
   config: ApiConfig;
   throttle: Throttle;
+  /** Per-campaign admission in front of redemptions, validations and lookups. */
+  admission: Admission;
   metrics: Metrics;
   logger: Logger;
   state: { shuttingDown: boolean };

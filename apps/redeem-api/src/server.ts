@@ -27,6 +27,8 @@ export async function startServer(options: {
 }): Promise<RunningServer> {
   const built = createApp(options);
   await built.deps.throttle.ready();
+  // the prefix -> campaign index loads in the background: until it has, calls share the unknown lane
+  built.deps.admission.start();
   const limits = options.config.server;
   const server = createServer(
     {

@@ -32,7 +32,9 @@ export {
   PREFIX_PATTERN,
   TEXT_LIMITS,
   FORBIDDEN_CHARACTERS,
+  MAX_PAGE,
 } from "./limits.ts";
+export { KeyedLimit, type KeyedLimitOptions } from "./keyed-limit.ts";
 export { defineStore, type EngineOps } from "./store.ts";
 export { MAX_THROTTLED_ROWS } from "./throttle-input.ts";
 export * from "./generation-request.ts";

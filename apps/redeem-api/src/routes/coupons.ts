@@ -4,6 +4,7 @@
 import type { ExpireTarget } from "@coupons/db";
 import { z } from "zod";
 import { notFound } from "../problems.ts";
+import { BUSY } from "../admission.ts";
 import { DATABASE_DOWN, type Deps, type Operation, type Register } from "../routing.ts";
 import { CouponDetails, ExpiredCoupons } from "../schemas.ts";
 import { THROTTLED, subjectsOf, throttledProblem } from "../throttle-http.ts";
@@ -54,7 +55,7 @@ export const getCouponDetails = {
   access: ["read"],
   params: codeParams,
   success: { status: 200, description: "The coupon", schema: CouponDetails, example: exampleDetails },
-  problems: { 404: "COUPON_NOT_FOUND: no coupon has this code", 429: THROTTLED, ...DATABASE_DOWN },
+  problems: { 404: "COUPON_NOT_FOUND: no coupon has this code", 429: THROTTLED, ...BUSY },
 } as const satisfies Operation;
 
 export const assignCoupon = {
@@ -143,14 +144,14 @@ export const expireCampaignCoupons = {
 } as const satisfies Operation;
 
 export function couponRoutes(register: Register, deps: Deps): void {
-  const { store, throttle, metrics } = deps;
+  const { store, throttle, metrics, admission } = deps;
   register(getCouponDetails, async ({ params }, _req, res) => {
     // a lookup of a code that does not exist spends the calling service's allowance (throttle.ts)
     const taken = await throttle.take(subjectsOf(res, null, null));
     if (!taken.allowed) throw throttledProblem(metrics, "lookup", taken);
     let details: Awaited<ReturnType<typeof store.getCouponDetails>>;
     try {
-      details = await store.getCouponDetails(params.code);
+      details = await admission.run(params.code, () => store.getCouponDetails(params.code));
     } catch (err) {
       await throttle.giveBack(taken.held);
       throw err;

@@ -9,7 +9,8 @@ import { z } from "zod";
 import { callerOf } from "../auth.ts";
 import { clientIdOf } from "../client-id.ts";
 import { refusalProblem, sendProblem } from "../problems.ts";
-import { DATABASE_DOWN, type Deps, type Operation, type Register } from "../routing.ts";
+import { BUSY } from "../admission.ts";
+import type { Deps, Operation, Register } from "../routing.ts";
 import { Redemption, Validation } from "../schemas.ts";
 import type { Held, Throttle } from "../throttle.ts";
 import { THROTTLED, endUserAddress, loggedAddress, subjectsOf, throttledProblem } from "../throttle-http.ts";
@@ -57,7 +58,7 @@ const REFUSALS = {
   409: "ALREADY_REDEEMED, USER_LIMIT_REACHED or CAMPAIGN_LIMIT_REACHED",
   422: "CAMPAIGN_INACTIVE, COUPON_EXPIRED, or IDEMPOTENCY_MISMATCH (the key was used with another body)",
   429: THROTTLED,
-  ...DATABASE_DOWN,
+  ...BUSY,
 } as const;
 
 export const redeemCoupon = {
@@ -118,7 +119,7 @@ export const validateCoupon = {
     schema: Validation,
     example: { valid: true, couponCode: "SPRING-7KQ2MX9A", campaignId: "SPRING-2030", discountPercentage: 15, discountAmount: null },
   },
-  problems: { 429: REFUSALS[429], ...DATABASE_DOWN },
+  problems: { 429: REFUSALS[429], ...BUSY },
 } as const satisfies Operation;
 
 /** The same body, whatever its key order or the code's case, hashes the same. */
@@ -135,7 +136,7 @@ export function requestHash(body: z.output<typeof redeemBody>): string {
 }
 
 export function redemptionRoutes(register: Register, deps: Deps): void {
-  const { store, throttle, metrics } = deps;
+  const { store, throttle, metrics, admission } = deps;
 
   const answer = (res: Response, result: RedeemResult) => {
     if (result.replayed) res.setHeader("Idempotent-Replayed", "true");
@@ -172,15 +173,18 @@ export function redemptionRoutes(register: Register, deps: Deps): void {
     if (!taken.allowed) throw throttledProblem(metrics, "redeem", taken);
     let result: RedeemResult;
     try {
-      result = await store.redeemCoupon({
-        code: body.code,
-        userId: body.userId,
-        ipAddress: loggedAddress(req, address),
-        userAgent: body.userAgent ?? req.get("user-agent") ?? null,
-        idempotencyKey,
-        requestHash: hash,
-        clientId: clientIdOf(res),
-      });
+      // after the replay read and the throttle's take: each campaign's burst waits in its own queue
+      result = await admission.run(body.code, () =>
+        store.redeemCoupon({
+          code: body.code,
+          userId: body.userId,
+          ipAddress: loggedAddress(req, address),
+          userAgent: body.userAgent ?? req.get("user-agent") ?? null,
+          idempotencyKey,
+          requestHash: hash,
+          clientId: clientIdOf(res),
+        }),
+      );
     } catch (err) {
       // not a refusal (the database is away, the key was reused): no allowance spent
       await throttle.giveBack(taken.held);
@@ -197,7 +201,7 @@ export function redemptionRoutes(register: Register, deps: Deps): void {
     if (!taken.allowed) throw throttledProblem(metrics, "validate", taken);
     let r: Awaited<ReturnType<typeof store.validateCoupon>>;
     try {
-      r = await store.validateCoupon({ code: body.code, userId: body.userId });
+      r = await admission.run(body.code, () => store.validateCoupon({ code: body.code, userId: body.userId }));
     } catch (err) {
       await throttle.giveBack(taken.held);
       throw err;

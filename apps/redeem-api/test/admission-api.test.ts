@@ -1,0 +1,142 @@
+// Admission per campaign through real HTTP on PostgreSQL (src/admission.ts): campaign A's calls are
+// held in the database (a transaction of the test locks their coupons), so A's lane is full and its
+// queue too; then a redemption and a validation of campaign B are answered while A's calls are still
+// held, and one more call of A is refused 503 with Retry-After having executed nothing. Driven by the
+// admission's own events and counters; nothing is timed.
+import type { CouponStore } from "@coupons/db";
+import { expect } from "chai";
+import pg from "pg";
+import { openStore } from "../../../packages/db/src/index.ts";
+import { type TestDatabase, createPostgresDatabase, describePostgres } from "../../../packages/db/test/support.ts";
+import type { Admission } from "../src/admission.ts";
+import { type RunningServer, startServer, stopServer } from "../src/server.ts";
+import { ApiClient, KEYS, testConfig } from "./helpers.ts";
+
+const DAY = 86_400_000;
+
+/** A campaign whose codes come from a generation request with a prefix, as generated codes do. */
+async function seedWithPrefix(store: CouponStore, campaignId: string, prefix: string, count: number): Promise<string[]> {
+  await store.createCampaign({
+    campaignId,
+    name: campaignId,
+    startDate: new Date(Date.now() - DAY),
+    endDate: new Date(Date.now() + DAY),
+    discountPercentage: 10,
+  });
+  const req = await store.createGenerationRequest({ campaignId, requestedAmount: count, prefix });
+  const claim = await store.claimGenerationRequest(req.requestId, "test-seeder");
+  const codes = Array.from({ length: count }, (_, i) => `${prefix}${i}X`);
+  try {
+    await store.bulkInsertCoupons(req.requestId, codes);
+    await store.updateGenerationRequest(req.requestId, "Generated");
+  } finally {
+    await claim.release();
+  }
+  return codes;
+}
+
+/** Resolves after `n` events `name` of lane `lane`. */
+function events(admission: Admission, name: "admitted" | "queued", lane: string, n: number): Promise<void> {
+  return new Promise((resolve) => {
+    let seen = 0;
+    const on = (l: string) => {
+      if (l !== lane || ++seen < n) return;
+      admission.off(name, on);
+      resolve();
+    };
+    admission.on(name, on);
+  });
+}
+
+describePostgres("redeem API on PostgreSQL: admission per campaign", function () {
+  this.timeout(120_000);
+  let db: TestDatabase;
+  let store: CouponStore;
+  let running: RunningServer | undefined;
+
+  before(async () => {
+    db = await createPostgresDatabase();
+    // 4 connections: without admission A's five held calls would take all of them, and B would wait
+    store = await openStore(db.url, { poolSize: 4 });
+    running = await startServer({
+      store,
+      config: testConfig({
+        COUPONS_DB_POOL_SIZE: "4",
+        COUPONS_ADMISSION_PER_CAMPAIGN: "2",
+        COUPONS_ADMISSION_QUEUE: "3",
+        COUPONS_ADMISSION_WAIT_MS: "600000",
+        COUPONS_THROTTLE_USER_FAILURES: "1000000",
+        COUPONS_THROTTLE_IP_FAILURES: "1000000",
+      }),
+    });
+  });
+  after(async () => {
+    if (running) await stopServer(running);
+    await db?.drop();
+  });
+
+  it("When campaign A's calls are held in the database beyond its bound, then B's redemption and validation are answered at once, A's overflow is 503 with Retry-After and executes nothing, and A's queued calls then succeed", async () => {
+    const api = await ApiClient.connect((running as RunningServer).url);
+    const admission = (running as RunningServer).built.deps.admission;
+    const a = await seedWithPrefix(store, "ADM-A", "ADMA-", 8);
+    const b = await seedWithPrefix(store, "ADM-B", "ADMB-", 2);
+    // the first may join a load that began before the seeding; the second begins after it
+    await admission.index.refresh();
+    await admission.index.refresh();
+    expect(admission.index.laneOf(a[0] as string)).to.equal("campaign:ADM-A");
+    expect(admission.index.laneOf(b[0] as string)).to.equal("campaign:ADM-B");
+
+    const blocker = new pg.Client({ connectionString: db.url });
+    await blocker.connect();
+    const redeem = (code: string, userId: string) => api.post("/v1/redemptions", { code, userId }, KEYS.shop);
+    let heldCalls: Promise<{ status: number; text: string }>[] = [];
+    let queuedCalls: Promise<{ status: number; text: string }>[] = [];
+    try {
+      await blocker.query("BEGIN");
+      await blocker.query("SELECT 1 FROM Coupons WHERE CouponCode = ANY($1) FOR UPDATE", [a.slice(0, 5)]);
+      // two calls take A's two turns and wait on the locks in the database
+      const admitted = events(admission, "admitted", "campaign:ADM-A", 2);
+      heldCalls = [redeem(a[0] as string, "held-0"), redeem(a[1] as string, "held-1")];
+      await admitted;
+      // three more fill A's queue (their coupons are locked too; they hold no connection)
+      const queued = events(admission, "queued", "campaign:ADM-A", 3);
+      queuedCalls = [2, 3, 4].map((i) => redeem(a[i] as string, `queued-${i}`));
+      await queued;
+      expect(admission.load("campaign:ADM-A")).to.deep.equal({ running: 2, waiting: 3 });
+
+      // one more of A, a redemption and a validation: refused at once, nothing executed
+      const over = await redeem(a[5] as string, "over");
+      expect(over.status, over.text).to.equal(503);
+      expect(over.body.code).to.equal("UNAVAILABLE");
+      expect(over.body.detail).to.match(/this campaign's queue is busy \(3 calls wait already\); nothing was executed/);
+      expect(Number(over.headers.get("retry-after"))).to.be.greaterThan(0);
+      const overValidation = await api.post("/v1/validations", { code: a[6], userId: "over" }, KEYS.shop);
+      expect(overValidation.status, overValidation.text).to.equal(503);
+      expect(Number(overValidation.headers.get("retry-after"))).to.be.greaterThan(0);
+
+      // B is not behind A: answered while A's calls are still held and queued
+      const onB = await redeem(b[0] as string, "b-user");
+      expect(onB.status, onB.text).to.equal(200);
+      expect(onB.body.campaignId).to.equal("ADM-B");
+      const validB = await api.post("/v1/validations", { code: b[1], userId: "b-user-2" }, KEYS.shop);
+      expect(validB.status, validB.text).to.equal(200);
+      expect(validB.body.valid).to.equal(true);
+      expect(admission.load("campaign:ADM-A")).to.deep.equal({ running: 2, waiting: 3 });
+    } finally {
+      await blocker.query("ROLLBACK").catch(() => {});
+      await blocker.end();
+    }
+    const done = await Promise.all([...heldCalls, ...queuedCalls]);
+    expect(
+      done.map((r) => r.status),
+      done.map((r) => r.text).join("\n"),
+    ).to.deep.equal([200, 200, 200, 200, 200]);
+    expect(admission.load("campaign:ADM-A")).to.deep.equal({ running: 0, waiting: 0 });
+    // the refused one executed nothing: its coupon is still there, and no attempt of "over" was recorded
+    expect((await store.getCouponDetails(a[5] as string))?.isRedeemed).to.equal(false);
+    const history = await store.listUserRedemptions("over", { includeAttempts: true });
+    expect(history).to.deep.equal([]);
+    const later = await redeem(a[5] as string, "later");
+    expect(later.status, later.text).to.equal(200);
+  });
+});
