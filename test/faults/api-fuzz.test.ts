@@ -291,7 +291,7 @@ describePostgres("faults: fuzzed requests to every endpoint", function () {
     );
     await fuzz(
       arb,
-      (body) => send("POST", "/v1/validations", { key: KEYS.reader, json: body }),
+      (body) => send("POST", "/v1/validations", { key: KEYS.shop, json: body }),
       () => ({}),
     );
   });

@@ -208,11 +208,19 @@ export function redemptionScenarios(ctx: ScenarioContext): void {
       const code = unique("val-no");
       const campaignId = await seedCampaign(ctx.store, { codes: [code], maxTotalRedemptions: 1 });
       await redeem(code, "uma");
-      const r = await ctx.api.post("/v1/validations", { code, userId: "vic" }, KEYS.reader);
+      const r = await ctx.api.post("/v1/validations", { code, userId: "vic" }, KEYS.shop);
       expect(r.status).to.equal(200);
       expect(r.body).to.deep.equal({ valid: false, couponCode: code, campaignId, reason: "ALREADY_REDEEMED" });
-      const missing = await ctx.api.post("/v1/validations", { code: unique("nope"), userId: "vic" }, KEYS.reader);
+      const missing = await ctx.api.post("/v1/validations", { code: unique("nope"), userId: "vic" }, KEYS.shop);
       expect(missing.body).to.include({ valid: false, reason: "COUPON_NOT_FOUND", campaignId: null });
+    });
+
+    it("When a key with only the read scope validates, then it is refused 403: validation is the redeeming services' check", async () => {
+      const code = unique("val-read");
+      await seedCampaign(ctx.store, { codes: [code] });
+      const r = await ctx.api.post("/v1/validations", { code, userId: "vic" }, KEYS.reader);
+      expect(r.status).to.equal(403);
+      expect(r.body).to.include({ code: "FORBIDDEN" });
     });
   });
 }

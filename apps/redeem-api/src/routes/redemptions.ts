@@ -110,7 +110,7 @@ export const validateCoupon = {
   description:
     "The same checks as a redemption; nothing changes. A coupon that cannot be redeemed is still a 200, with valid false and the reason. " +
     "Refusals count towards the throttle, so validation is no free way to guess codes.",
-  access: ["redeem", "read"],
+  access: ["redeem"],
   body: validateBody,
   bodyExample: { code: "SPRING-7KQ2MX9A", userId: "user-42" },
   success: {
