@@ -207,21 +207,17 @@ BEGIN
             VALUES (@IdempotencyKey, @Hash, N'{}');
         END;
 
-        -- The coupon's lock: the code's unique key, and (through the lookup of AssignedTo, which that
-        -- index does not cover) its clustered row.
-        -- A coupon that is redeemed already is refused without its lock, so a storm on one coupon
-        -- answers at read speed instead of queueing on the winner's lock (a reversal in between: below).
-        IF NOT EXISTS (SELECT 1 FROM dbo.Coupons WHERE CouponCode = @Code AND IsRedeemed = 1)
-            SELECT @lockedId = CouponId, @assignedTo = AssignedTo
-            FROM dbo.Coupons WITH (UPDLOCK, ROWLOCK)
-            WHERE CouponCode = @Code;
-
+        -- Every check is read first without the coupon's lock, the total limit included: a refusal is
+        -- a true answer as of that read and is given at read speed, so a storm on a redeemed coupon or
+        -- on a sold-out campaign never queues on row locks. Only an attempt that passes them all takes
+        -- the coupon's lock (the code's unique key and, through the lookup of AssignedTo, which that
+        -- index does not cover, its clustered row) and checks again: a concurrent redemption or a
+        -- reversal (sp_ReverseRedemption) may have changed it since.
         SELECT @reason = Reason, @couponId = CouponId, @campaignId = CampaignId, @pct = DiscountPercentage,
                @amount = DiscountAmount, @maxPerUser = MaxPerUser, @maxTotal = MaxTotal
-        FROM dbo.fn_CheckRedemption(@Code, @UserId, 0);
-        IF @reason IS NULL AND @lockedId IS NULL
+        FROM dbo.fn_CheckRedemption(@Code, @UserId, 1);
+        IF @reason IS NULL
         BEGIN
-            -- a reversal (sp_ReverseRedemption) made it redeemable since the first read: lock, check again
             SELECT @lockedId = CouponId, @assignedTo = AssignedTo
             FROM dbo.Coupons WITH (UPDLOCK, ROWLOCK)
             WHERE CouponCode = @Code;

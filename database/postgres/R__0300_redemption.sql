@@ -154,7 +154,6 @@ DECLARE
     v_result jsonb;
     v_stored IdempotencyKeys%ROWTYPE;
     v_count int;
-    v_redeemed boolean;
     v_id bigint;
 BEGIN
     PERFORM fn_CheckInput(p_CouponCode, p_UserId);
@@ -182,16 +181,14 @@ BEGIN
         END IF;
     END IF;
 
-    -- A coupon that is redeemed already is refused without its lock, so a storm on one coupon answers
-    -- at read speed instead of queueing on the winner's row lock (a reversal in between: see below).
-    SELECT Coupons.IsRedeemed INTO v_redeemed FROM Coupons WHERE CouponCode = v_code;
-    IF v_redeemed IS NOT TRUE THEN
-        PERFORM 1 FROM Coupons WHERE CouponCode = v_code FOR UPDATE;
-    END IF;
-    v_check := fn_CheckRedemption(v_code, p_UserId, false);
+    -- Every check is read first without the coupon's lock, the total limit included: a refusal is a
+    -- true answer as of that read and is given at read speed, so a storm on a redeemed coupon or on a
+    -- sold-out campaign never queues on row locks. Only an attempt that passes them all takes the
+    -- coupon's lock and checks again: a concurrent redemption or a reversal (sp_ReverseRedemption)
+    -- may have changed it since.
+    v_check := fn_CheckRedemption(v_code, p_UserId, true);
     v_reason := v_check.reason;
-    IF v_redeemed AND v_reason IS NULL THEN
-        -- a reversal (sp_ReverseRedemption) made it redeemable since the first read: lock, check again
+    IF v_reason IS NULL THEN
         PERFORM 1 FROM Coupons WHERE CouponCode = v_code FOR UPDATE;
         v_check := fn_CheckRedemption(v_code, p_UserId, false);
         v_reason := v_check.reason;
