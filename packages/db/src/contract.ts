@@ -447,7 +447,7 @@ export type ThrottledAttempts = { minute: Date; subjectKind: ThrottleSubjectKind
 
 export const STATS_INTERVALS = ["hour", "day"] as const;
 export type StatsInterval = (typeof STATS_INTERVALS)[number];
-/** since/until default to the last 48 hours (hour) or 30 days (day) up to now; at most
+/** until defaults to the end of the current hour (day), since to 48 hours (30 days) before until; at most
  *  MAX_STATS_BUCKETS buckets. */
 export type StatsSeriesOptions = { interval: StatsInterval; since?: Date; until?: Date };
 export const MAX_STATS_BUCKETS = 1000;

@@ -42,7 +42,9 @@ export function checkStatsSeriesInput(options: StatsSeriesOptions, now: Date = n
   if (!STATS_INTERVALS.includes(interval)) invalid(`interval must be one of ${STATS_INTERVALS.join(", ")}`);
   const givenSince = optionalDate("since", options.since);
   const givenUntil = optionalDate("until", options.until);
-  const until = givenUntil ?? now;
+  // by default up to the end of the bucket that holds now: the current bucket is whole, and an attempt
+  // stamped by the database's clock a little ahead of this process's clock is still inside the window
+  const until = givenUntil ?? new Date(bucketStart(now, interval).getTime() + STEP_MS[interval]);
   const since = givenSince ?? new Date(until.getTime() - DEFAULT_WINDOW_MS[interval]);
   if (since.getTime() >= until.getTime()) invalid(`since (${since.toISOString()}) must be before until (${until.toISOString()})`);
   const step = STEP_MS[interval];

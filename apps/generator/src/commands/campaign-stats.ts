@@ -55,7 +55,7 @@ export function registerCampaignStatsCommand(campaign: Command, ctx: CliContext)
     .argument("<id>", "campaign id")
     .option(
       "--interval <interval>",
-      `buckets: ${STATS_INTERVALS.join(" or ")} (default window: the last 48 hours, or 30 days)`,
+      `buckets: ${STATS_INTERVALS.join(" or ")} (default window: the 48 hours, or 30 days, up to the end of the current hour or day)`,
       intervalArg,
     )
     .option("--since <date>", "series start: a day (its start, UTC) or a date-time with a zone", dateArg("start"))

@@ -38,7 +38,7 @@ const statsQuery = z
     interval: z
       .enum(STATS_INTERVALS, "must be hour or day")
       .optional()
-      .describe("adds `series`: counts per hour (default window: the last 48 hours) or per day (the last 30 days)"),
+      .describe("adds `series`: counts per hour (default window: the 48 hours up to the end of the current hour) or per day (the 30 days up to the end of today, UTC)"),
     since: isoDate.optional().describe("the series' start (with interval); default: until minus the window"),
     until: isoDate.optional().describe("the series' end, exclusive (with interval); default: now"),
   })
