@@ -13,7 +13,9 @@ import { POSTGRES_URL, type TestDatabase, createPostgresDatabase, describePostgr
 
 const HOUR = 3_600_000;
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, ms = 15_000): Promise<T> {
+// Replay speed depends on the machine's load: wait for the state itself, as long as the test's own
+// timeout allows (a named failure just before mocha's).
+async function until<T>(what: string, probe: () => Promise<T | undefined | false>, ms = 55_000): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await probe();
