@@ -38,9 +38,11 @@ const statsQuery = z
     interval: z
       .enum(STATS_INTERVALS, "must be hour or day")
       .optional()
-      .describe("adds `series`: counts per hour (default window: the 48 hours up to the end of the current hour) or per day (the 30 days up to the end of today, UTC)"),
+      .describe(
+        "adds `series`: counts per hour (default window: the 48 hours up to the end of the current hour) or per day (the 30 days up to the end of today, UTC)",
+      ),
     since: isoDate.optional().describe("the series' start (with interval); default: until minus the window"),
-    until: isoDate.optional().describe("the series' end, exclusive (with interval); default: now"),
+    until: isoDate.optional().describe("the series' end, exclusive (with interval); default: the end of the current hour or day"),
   })
   .strict();
 
