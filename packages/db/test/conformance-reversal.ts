@@ -259,62 +259,68 @@ export function reversalCases(getStore: () => CouponStore, underTest: EngineUnde
       );
     });
 
-    it("keeps redeemed coupons = successes - reversals = slot sums = user counts under 200 racing redemptions and reversals, never passing the cap", async function () {
-      if (engine !== "postgres") this.skip(); // reads the tables directly: PostgreSQL only
-      const store = getStore();
-      const cap = 50;
-      const id = await makeCampaign(store, { maxTotal: cap });
-      const list = codes(80);
-      await makeCoupons(store, id, list);
-      const admin = new pg.Client({ connectionString: withDatabase(POSTGRES_URL, new URL(getUrl()).pathname.slice(1)) });
-      await admin.connect();
-      const slotSum = async () =>
-        Number(
-          (await admin.query("SELECT coalesce(sum(Redemptions), 0) AS n FROM CampaignCounterSlots WHERE CampaignId = $1", [id])).rows[0].n,
-        );
-      try {
-        let done = false;
-        let reversals = 0;
-        let polls = 0;
-        // 140 redemptions (coupons 0-59 asked twice) and 60 reversals of the first 60 once they answer
-        const calls = Array.from({ length: 140 }, async (_, i) => {
-          const r = await store.redeemCoupon({ code: list[i % 80] as string, userId: user(`storm${i % 20}`), clientId: "shop" });
-          if (i < 60 && r.ok) {
-            const rev = await store.reverseRedemption({ redemptionId: idOf(r), clientId: "shop" });
-            if (!rev.replayed) reversals++;
+    const storm =
+      "keeps redeemed coupons = successes - reversals = slot sums = user counts under 200 racing redemptions and reversals, never passing the cap";
+    // the storm reads the tables through a pg client while it runs: PostgreSQL only (the embedded and
+    // SQL Server suites keep the exact-once and sold-out cases above)
+    if (engine !== "postgres") it.skip(`${storm} [skipped: PostgreSQL only, it reads the tables through a pg client]`);
+    else
+      it(storm, async () => {
+        const store = getStore();
+        const cap = 50;
+        const id = await makeCampaign(store, { maxTotal: cap });
+        const list = codes(80);
+        await makeCoupons(store, id, list);
+        const admin = new pg.Client({ connectionString: withDatabase(POSTGRES_URL, new URL(getUrl()).pathname.slice(1)) });
+        await admin.connect();
+        const slotSum = async () =>
+          Number(
+            (await admin.query("SELECT coalesce(sum(Redemptions), 0) AS n FROM CampaignCounterSlots WHERE CampaignId = $1", [id])).rows[0]
+              .n,
+          );
+        try {
+          let done = false;
+          let reversals = 0;
+          let polls = 0;
+          // 140 redemptions (coupons 0-59 asked twice) and 60 reversals of the first 60 once they answer
+          const calls = Array.from({ length: 140 }, async (_, i) => {
+            const r = await store.redeemCoupon({ code: list[i % 80] as string, userId: user(`storm${i % 20}`), clientId: "shop" });
+            if (i < 60 && r.ok) {
+              const rev = await store.reverseRedemption({ redemptionId: idOf(r), clientId: "shop" });
+              if (!rev.replayed) reversals++;
+            }
+            return r;
+          });
+          const storm = Promise.all(calls).finally(() => {
+            done = true;
+          });
+          // the cap holds at every moment the storm is watched, not only at the end
+          while (!done) {
+            expect(await slotSum()).to.be.at.most(cap);
+            polls++;
           }
-          return r;
-        });
-        const storm = Promise.all(calls).finally(() => {
-          done = true;
-        });
-        // the cap holds at every moment the storm is watched, not only at the end
-        while (!done) {
-          expect(await slotSum()).to.be.at.most(cap);
-          polls++;
-        }
-        const results = await storm;
-        const successes = results.filter((r) => r.ok).length;
-        const row = (
-          await admin.query(
-            `SELECT (SELECT count(*) FROM Coupons WHERE CampaignId = $1 AND IsRedeemed)::int AS redeemed,
+          const results = await storm;
+          const successes = results.filter((r) => r.ok).length;
+          const row = (
+            await admin.query(
+              `SELECT (SELECT count(*) FROM Coupons WHERE CampaignId = $1 AND IsRedeemed)::int AS redeemed,
                     (SELECT coalesce(sum(RedemptionCount), 0) FROM UserRedemptions WHERE CampaignId = $1)::int AS users,
                     (SELECT count(*) FROM RedemptionHistory WHERE CampaignId = $1 AND Success)::int AS successes,
                     (SELECT count(*) FROM RedemptionReversals WHERE CampaignId = $1)::int AS reversals`,
-            [id],
-          )
-        ).rows[0];
-        expect(polls).to.be.above(0);
-        expect(reversals).to.be.above(0);
-        expect({ successes: row.successes, reversals: row.reversals }).to.deep.equal({ successes, reversals });
-        expect(row.redeemed).to.equal(successes - reversals);
-        expect(await slotSum()).to.equal(successes - reversals);
-        expect(row.users).to.equal(successes - reversals);
-        expect(successes - reversals).to.be.at.most(cap);
-        expect((await store.getCampaign(id))?.currentRedemptions).to.equal(successes - reversals);
-      } finally {
-        await admin.end();
-      }
-    });
+              [id],
+            )
+          ).rows[0];
+          expect(polls).to.be.above(0);
+          expect(reversals).to.be.above(0);
+          expect({ successes: row.successes, reversals: row.reversals }).to.deep.equal({ successes, reversals });
+          expect(row.redeemed).to.equal(successes - reversals);
+          expect(await slotSum()).to.equal(successes - reversals);
+          expect(row.users).to.equal(successes - reversals);
+          expect(successes - reversals).to.be.at.most(cap);
+          expect((await store.getCampaign(id))?.currentRedemptions).to.equal(successes - reversals);
+        } finally {
+          await admin.end();
+        }
+      });
   });
 }
