@@ -133,6 +133,41 @@ BEGIN
 END;
 GO
 
+-- Claims an idempotency key inside the caller's transaction (twin: fn_ClaimIdempotencyKey in
+-- database/postgres/R__0300_redemption.sql): @Stored NULL when there is no key or this call now holds
+-- it (the caller stores its outcome with UPDATE dbo.IdempotencyKeys before it commits); else the
+-- stored outcome as a replay (`replayed` true). UPDLOCK + HOLDLOCK: a concurrent call with the same
+-- key waits here for the first to commit. The same key with another hash is THROW 50422. Used by
+-- sp_RedeemCoupon and sp_ReverseRedemption; an error rolls back in their CATCH.
+CREATE OR ALTER PROCEDURE dbo.fn_ClaimIdempotencyKey
+    @IdempotencyKey nvarchar(4000), @RequestHash nvarchar(4000), @Stored nvarchar(max) OUTPUT
+AS
+BEGIN
+    SET NOCOUNT ON;
+    SET XACT_ABORT ON;
+    DECLARE @Hash nvarchar(4000) = ISNULL(@RequestHash, N''), @storedHash nvarchar(128), @msg nvarchar(2048);
+    SET @Stored = NULL;
+    IF @IdempotencyKey IS NULL RETURN;
+    SELECT @storedHash = RequestHash, @Stored = Response
+    FROM dbo.IdempotencyKeys WITH (UPDLOCK, HOLDLOCK)
+    WHERE IdempotencyKey = @IdempotencyKey;
+    IF @Stored IS NULL
+    BEGIN
+        INSERT INTO dbo.IdempotencyKeys (IdempotencyKey, RequestHash, Response)
+        VALUES (@IdempotencyKey, @Hash, N'{}');
+        RETURN;
+    END;
+    IF @storedHash <> @Hash COLLATE Latin1_General_100_BIN2
+    BEGIN
+        SET @msg = CONCAT(N'idempotency key ', @IdempotencyKey, N' was used with a different request');
+        THROW 50422, @msg, 1;
+    END;
+    -- a bit is written as JSON true (JSON_QUERY of a scalar is NULL in lax mode, and a NULL value
+    -- deletes the key instead)
+    SET @Stored = JSON_MODIFY(@Stored, N'$.replayed', CAST(1 AS bit));
+END;
+GO
+
 -- ---------------------------------------------------------------------------------------------
 -- sp_RedeemCoupon: one call, one transaction, the seed's check order. Every attempt, accepted or
 -- refused, is written to RedemptionHistory; a refusal changes nothing else. Lock order is always
@@ -152,9 +187,8 @@ BEGIN
     SET NOCOUNT ON;
     SET XACT_ABORT ON;
     DECLARE @Code nvarchar(200) = UPPER(LTRIM(RTRIM(@CouponCode)));
-    DECLARE @Hash nvarchar(4000) = ISNULL(@RequestHash, N'');
     DECLARE @now datetime2 = SYSUTCDATETIME();
-    DECLARE @msg nvarchar(2048), @result nvarchar(max), @storedHash nvarchar(128), @stored nvarchar(max);
+    DECLARE @msg nvarchar(2048), @result nvarchar(max), @stored nvarchar(max);
     DECLARE @reason nvarchar(50), @couponId bigint, @campaignId nvarchar(100), @pct decimal(5,2),
             @amount decimal(10,2), @maxPerUser int, @maxTotal int, @slot smallint, @taken bit,
             @userCount int, @lockedId bigint, @assignedTo nvarchar(100), @id bigint;
@@ -184,27 +218,13 @@ BEGIN
 
     BEGIN TRY
         BEGIN TRANSACTION;
-        IF @IdempotencyKey IS NOT NULL
+        EXEC dbo.fn_ClaimIdempotencyKey @IdempotencyKey = @IdempotencyKey, @RequestHash = @RequestHash,
+            @Stored = @stored OUTPUT;
+        IF @stored IS NOT NULL
         BEGIN
-            -- UPDLOCK + HOLDLOCK: a concurrent call with the same key waits here for the first to commit.
-            SELECT @storedHash = RequestHash, @stored = Response
-            FROM dbo.IdempotencyKeys WITH (UPDLOCK, HOLDLOCK)
-            WHERE IdempotencyKey = @IdempotencyKey;
-            IF @stored IS NOT NULL
-            BEGIN
-                IF @storedHash <> @Hash COLLATE Latin1_General_100_BIN2
-                BEGIN
-                    SET @msg = CONCAT(N'idempotency key ', @IdempotencyKey, N' was used with a different request');
-                    THROW 50422, @msg, 1;
-                END;
-                COMMIT TRANSACTION;
-                -- a bit is written as JSON true (JSON_QUERY of a scalar is NULL in lax mode, and a NULL
-                -- value deletes the key instead)
-                SELECT JSON_MODIFY(@stored, N'$.replayed', CAST(1 AS bit)) AS result;
-                RETURN;
-            END;
-            INSERT INTO dbo.IdempotencyKeys (IdempotencyKey, RequestHash, Response)
-            VALUES (@IdempotencyKey, @Hash, N'{}');
+            COMMIT TRANSACTION;
+            SELECT @stored AS result;
+            RETURN;
         END;
 
         -- Every check is read first without the coupon's lock, the total limit included: a refusal is

@@ -36,9 +36,8 @@ AS
 BEGIN
     SET NOCOUNT ON;
     SET XACT_ABORT ON;
-    DECLARE @Hash nvarchar(4000) = ISNULL(@RequestHash, N'');
     DECLARE @now datetime2 = SYSUTCDATETIME();
-    DECLARE @msg nvarchar(2048), @result nvarchar(max), @storedHash nvarchar(128), @stored nvarchar(max);
+    DECLARE @msg nvarchar(2048), @result nvarchar(max), @stored nvarchar(max);
     DECLARE @found bit = 0, @code nvarchar(50), @userId nvarchar(100), @campaignId nvarchar(100), @success bit,
             @failure nvarchar(500), @owner nvarchar(100), @couponId bigint, @couponCampaign nvarchar(100),
             @isRedeemed bit, @redeemedBy nvarchar(100), @later bigint, @reversalId bigint, @slot smallint,
@@ -71,25 +70,13 @@ BEGIN
 
     BEGIN TRY
         BEGIN TRANSACTION;
-        IF @IdempotencyKey IS NOT NULL
+        EXEC dbo.fn_ClaimIdempotencyKey @IdempotencyKey = @IdempotencyKey, @RequestHash = @RequestHash,
+            @Stored = @stored OUTPUT;
+        IF @stored IS NOT NULL
         BEGIN
-            -- UPDLOCK + HOLDLOCK: a concurrent call with the same key waits here for the first to commit.
-            SELECT @storedHash = RequestHash, @stored = Response
-            FROM dbo.IdempotencyKeys WITH (UPDLOCK, HOLDLOCK)
-            WHERE IdempotencyKey = @IdempotencyKey;
-            IF @stored IS NOT NULL
-            BEGIN
-                IF @storedHash <> @Hash COLLATE Latin1_General_100_BIN2
-                BEGIN
-                    SET @msg = CONCAT(N'idempotency key ', @IdempotencyKey, N' was used with a different request');
-                    THROW 50422, @msg, 1;
-                END;
-                COMMIT TRANSACTION;
-                SELECT JSON_MODIFY(@stored, N'$.replayed', CAST(1 AS bit)) AS result;
-                RETURN;
-            END;
-            INSERT INTO dbo.IdempotencyKeys (IdempotencyKey, RequestHash, Response)
-            VALUES (@IdempotencyKey, @Hash, N'{}');
+            COMMIT TRANSACTION;
+            SELECT @stored AS result;
+            RETURN;
         END;
 
         -- the redemption: in the history, or (archived since) in the archive

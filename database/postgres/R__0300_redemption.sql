@@ -132,6 +132,28 @@ BEGIN
     RETURN true;
 END $$;
 
+-- Claims an idempotency key for the calling transaction: NULL when there is no key or this call now
+-- holds it (the caller stores its outcome with UPDATE IdempotencyKeys before it commits); else the
+-- stored outcome as a replay. A concurrent call with the same key waits on the INSERT for the first
+-- to commit. The same key with another hash is CP422. Used by sp_RedeemCoupon and sp_ReverseRedemption.
+CREATE OR REPLACE FUNCTION fn_ClaimIdempotencyKey(p_IdempotencyKey text, p_RequestHash text)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+    v_stored IdempotencyKeys%ROWTYPE;
+BEGIN
+    IF p_IdempotencyKey IS NULL THEN RETURN NULL; END IF;
+    INSERT INTO IdempotencyKeys (IdempotencyKey, RequestHash, Response)
+    VALUES (p_IdempotencyKey, coalesce(p_RequestHash, ''), '{}'::jsonb)
+    ON CONFLICT (IdempotencyKey) DO NOTHING;
+    IF FOUND THEN RETURN NULL; END IF;
+    SELECT * INTO v_stored FROM IdempotencyKeys k WHERE k.IdempotencyKey = p_IdempotencyKey;
+    IF v_stored.RequestHash <> coalesce(p_RequestHash, '') THEN
+        RAISE EXCEPTION 'idempotency key % was used with a different request', p_IdempotencyKey
+            USING ERRCODE = 'CP422';
+    END IF;
+    RETURN v_stored.Response || jsonb_build_object('replayed', true);
+END $$;
+
 -- ---------------------------------------------------------------------------------------------
 -- sp_RedeemCoupon: one call, one transaction, the seed's check order. Every attempt, accepted or
 -- refused, is written to RedemptionHistory; a refusal changes nothing else. Lock order is always
@@ -152,7 +174,6 @@ DECLARE
     v_check record;
     v_reason text;
     v_result jsonb;
-    v_stored IdempotencyKeys%ROWTYPE;
     v_count int;
     v_id bigint;
 BEGIN
@@ -166,20 +187,8 @@ BEGIN
     IF length(p_RequestHash) > 128 THEN
         RAISE EXCEPTION 'requestHash must be at most 128 characters' USING ERRCODE = 'CP400';
     END IF;
-    IF p_IdempotencyKey IS NOT NULL THEN
-        -- A concurrent call with the same key waits here for the first one to commit.
-        INSERT INTO IdempotencyKeys (IdempotencyKey, RequestHash, Response)
-        VALUES (p_IdempotencyKey, coalesce(p_RequestHash, ''), '{}'::jsonb)
-        ON CONFLICT (IdempotencyKey) DO NOTHING;
-        IF NOT FOUND THEN
-            SELECT * INTO v_stored FROM IdempotencyKeys WHERE IdempotencyKey = p_IdempotencyKey;
-            IF v_stored.RequestHash <> coalesce(p_RequestHash, '') THEN
-                RAISE EXCEPTION 'idempotency key % was used with a different request', p_IdempotencyKey
-                    USING ERRCODE = 'CP422';
-            END IF;
-            RETURN v_stored.Response || jsonb_build_object('replayed', true);
-        END IF;
-    END IF;
+    v_result := fn_ClaimIdempotencyKey(p_IdempotencyKey, p_RequestHash);
+    IF v_result IS NOT NULL THEN RETURN v_result; END IF;
 
     -- Every check is read first without the coupon's lock, the total limit included: a refusal is a
     -- true answer as of that read and is given at read speed, so a storm on a redeemed coupon or on a

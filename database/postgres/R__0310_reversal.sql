@@ -31,7 +31,6 @@ DECLARE
     v_h record;
     v_coupon Coupons%ROWTYPE;
     v_rev RedemptionReversals%ROWTYPE;
-    v_stored IdempotencyKeys%ROWTYPE;
     v_later bigint;
     v_result jsonb;
 BEGIN
@@ -53,20 +52,8 @@ BEGIN
     IF length(p_RequestHash) > 128 THEN
         RAISE EXCEPTION 'requestHash must be at most 128 characters' USING ERRCODE = 'CP400';
     END IF;
-    IF p_IdempotencyKey IS NOT NULL THEN
-        -- A concurrent call with the same key waits here for the first one to commit.
-        INSERT INTO IdempotencyKeys (IdempotencyKey, RequestHash, Response)
-        VALUES (p_IdempotencyKey, coalesce(p_RequestHash, ''), '{}'::jsonb)
-        ON CONFLICT (IdempotencyKey) DO NOTHING;
-        IF NOT FOUND THEN
-            SELECT * INTO v_stored FROM IdempotencyKeys k WHERE k.IdempotencyKey = p_IdempotencyKey;
-            IF v_stored.RequestHash <> coalesce(p_RequestHash, '') THEN
-                RAISE EXCEPTION 'idempotency key % was used with a different request', p_IdempotencyKey
-                    USING ERRCODE = 'CP422';
-            END IF;
-            RETURN v_stored.Response || jsonb_build_object('replayed', true);
-        END IF;
-    END IF;
+    v_result := fn_ClaimIdempotencyKey(p_IdempotencyKey, p_RequestHash);
+    IF v_result IS NOT NULL THEN RETURN v_result; END IF;
 
     -- the redemption: in the history, or (archived since) in the archive
     SELECT h.CouponCode, h.UserId, h.CampaignId, h.Success, h.FailureReason, h.ClientId INTO v_h

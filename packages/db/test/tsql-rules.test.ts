@@ -321,7 +321,7 @@ describe("T-SQL project rules (tsql-rules.test.ts)", () => {
   describe("no JSON_QUERY of a scalar literal", () => {
     it("holds for database/mssql", () => expect(jsonQueryScalarProblems(c.tsql)).to.deep.equal([]));
     it("fails on a copy whose replay uses JSON_QUERY(N'true')", () => {
-      const broken = edit(c.tsql, "R__0300_redemption.sql", "CAST(1 AS bit)) AS result", "JSON_QUERY(N'true')) AS result");
+      const broken = edit(c.tsql, "R__0300_redemption.sql", "N'$.replayed', CAST(1 AS bit));", "N'$.replayed', JSON_QUERY(N'true'));");
       const problems = jsonQueryScalarProblems(broken);
       expect(problems).to.have.length(1);
       expect(problems[0]).to.match(/^R__0300_redemption\.sql:\d+: JSON_QUERY of the scalar true/);
