@@ -1,5 +1,5 @@
 // The embedded default with the redeem API running: the API owns the data folder, so the CLI's read
-// commands (request list/show, campaign list/show) ask it over loopback, with the key it published
+// commands (request list/show, campaign list/show/stats) ask it over loopback, with the key it published
 // beside the folder; any other command exits 4 with a message saying what to do instead (stop it, use
 // the API, or PostgreSQL with the command that starts it). The published file goes when the API stops.
 import { once } from "node:events";
@@ -46,6 +46,13 @@ describe("coupons CLI while the redeem API holds the embedded folder", function 
       expect(JSON.parse(campaign.stdout)).to.include({ campaignId: "c1" });
       const missing = await cli(["campaign", "show", "nope"], { env: f.env() });
       expect(missing.code, explain(missing)).to.equal(EXIT.REFUSED);
+
+      const stats = await cli(["--json", "campaign", "stats", "c1", "--interval", "day"], { env: f.env() });
+      expect(stats.code, explain(stats)).to.equal(EXIT.OK);
+      const doc = JSON.parse(stats.stdout);
+      expect(doc).to.include({ campaignId: "c1", redeemedCoupons: 0 });
+      expect(doc.series.interval).to.equal("day");
+      expect(doc.series.points).to.have.length(30);
 
       const exported = await cli(["export", "--campaign", "c1"], { env: f.env() });
       expect(exported.code, explain(exported)).to.equal(EXIT.BUSY);

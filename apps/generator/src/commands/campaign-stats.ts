@@ -6,7 +6,8 @@ import { REFUSAL_CODES, type RedemptionStats, STATS_INTERVALS, type StatsInterva
 import { type Command, InvalidArgumentError } from "commander";
 import { dateArg } from "../args.ts";
 import { EXIT, GeneratorError, exitHelp } from "../errors.ts";
-import { type CliContext, out, printJson, withStore } from "./context.ts";
+import { type CliContext, out, printJson } from "./context.ts";
+import { withReadStore } from "./via-api.ts";
 
 const intervalArg = (v: string): StatsInterval => {
   if (!(STATS_INTERVALS as readonly string[]).includes(v)) throw new InvalidArgumentError(`must be one of ${STATS_INTERVALS.join(", ")}.`);
@@ -59,12 +60,16 @@ export function registerCampaignStatsCommand(campaign: Command, ctx: CliContext)
       intervalArg,
     )
     .option("--since <date>", "series start: a day (its start, UTC) or a date-time with a zone", dateArg("start"))
-    .option("--until <date>", "series end, exclusive: a day (its start, UTC) or a date-time with a zone; default now", dateArg("start"))
+    .option(
+      "--until <date>",
+      "series end, exclusive: a day (its start, UTC) or a date-time with a zone; default: the end of the current hour or day",
+      dateArg("start"),
+    )
     .addHelpText("after", exitHelp([EXIT.OK, EXIT.FAILED, EXIT.USAGE, EXIT.REFUSED, EXIT.UNAVAILABLE]))
     .action(async (id: string, o: { interval?: StatsInterval; since?: Date; until?: Date }) => {
       if (!o.interval && (o.since || o.until))
         throw new GeneratorError("INVALID_ARGUMENT", "--since and --until need --interval (hour or day)");
-      await withStore(ctx, async (store) => {
+      await withReadStore(ctx, async (store) => {
         const series = o.interval
           ? await store.getCampaignStatsSeries(id, { interval: o.interval, since: o.since, until: o.until })
           : undefined;

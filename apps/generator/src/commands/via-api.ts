@@ -2,13 +2,15 @@
 // second process (not even to read), so when the folder is busy and its owner published itself
 // (@coupons/db local-api.ts: `<folder>.api.json`), these commands ask that API instead, over loopback
 // HTTP with the key it made for this run. Only the reads the commands make are served this way
-// (campaigns, generation requests); anything else is refused saying what to do.
+// (campaigns, their statistics, generation requests); anything else is refused saying what to do.
 import {
   type Campaign,
   type CouponStore,
   type GenerationRequest,
   type ListedCampaign,
   type LocalApi,
+  type RedemptionStats,
+  type StatsSeries,
   StoreError,
   openStore,
   readLocalApi,
@@ -72,6 +74,17 @@ export function apiReadStore(api: LocalApi): CouponStore {
           )
         )?.requests ?? []
       ).map((r) => strip(r) as GenerationRequest),
+    getRedemptionStats: async (id: string) => {
+      const answer = await get<RedemptionStats & { series?: unknown }>(`/v1/campaigns/${enc(id)}/stats`);
+      if (!answer) return null;
+      const { series: _, ...stats } = answer;
+      return stats;
+    },
+    getCampaignStatsSeries: async (id, o) => {
+      const q = query({ interval: o.interval, since: o.since?.toISOString(), until: o.until?.toISOString() });
+      const answer = await get<{ series?: SeriesDocument }>(`/v1/campaigns/${enc(id)}/stats${q}`);
+      return answer?.series ? seriesOf(answer.series) : null;
+    },
     close: async () => {},
   };
   return new Proxy(reads as CouponStore, {
@@ -86,6 +99,22 @@ export function apiReadStore(api: LocalApi): CouponStore {
       };
     },
   });
+}
+
+/** The series as the API writes it: instants as ISO text. */
+type SeriesDocument = Omit<StatsSeries, "since" | "until" | "points"> & {
+  since: string;
+  until: string;
+  points: (Omit<StatsSeries["points"][number], "start"> & { start: string })[];
+};
+
+function seriesOf(d: SeriesDocument): StatsSeries {
+  return {
+    ...d,
+    since: new Date(d.since),
+    until: new Date(d.until),
+    points: d.points.map((p) => ({ ...p, start: new Date(p.start) })),
+  };
 }
 
 /** The API's answer without what it adds to the stored request (progressPercent). */
