@@ -18,6 +18,7 @@ import { registerRequestCommands } from "./commands/request.ts";
 import { registerRunCommands } from "./commands/run.ts";
 import { registerWorkerCommand } from "./commands/worker.ts";
 import { withStore } from "./commands/context.ts";
+import { withReadStore } from "./commands/via-api.ts";
 import { lazyConfig } from "./config.ts";
 import { EXIT, type ExitCode, GeneratorError, Reported, exitCodeFor, exitHelp } from "./errors.ts";
 import { isBrokenPipe, setLocalTime, watchStdout } from "./output.ts";
@@ -60,7 +61,12 @@ export function buildProgram(setExit: (code: ExitCode) => void): Command {
   registerApiKeyCommands(program, ctx);
   registerLaunchCommand(program);
   registerDispatchCommand(program, ctx);
-  registerOpsCommands(program, { withStore: (fn) => withStore(ctx, (store) => fn(store)), setExit, config: ctx.config });
+  registerOpsCommands(program, {
+    withStore: (fn) => withStore(ctx, (store) => fn(store)),
+    withReadStore: (fn) => withReadStore(ctx, (store) => fn(store)),
+    setExit,
+    config: ctx.config,
+  });
 
   // Every command: strict options, help after errors, errors thrown to main() instead of exiting.
   const visit = (cmd: Command) => {

@@ -1,5 +1,5 @@
 // The embedded default with the redeem API running: the API owns the data folder, so the CLI's read
-// commands (request list/show, campaign list/show/stats) ask it over loopback, with the key it published
+// commands (request list/show, campaign list/show/stats, fraud-report) ask it over loopback, with the key it published
 // beside the folder; any other command exits 4 with a message saying what to do instead (stop it, use
 // the API, or PostgreSQL with the command that starts it). The published file goes when the API stops.
 import { once } from "node:events";
@@ -19,6 +19,7 @@ describe("coupons CLI while the redeem API holds the embedded folder", function 
     await withStore(f.url, async (store) => {
       await createCampaign(store);
       await store.createGenerationRequest({ campaignId: "c1", requestedAmount: 10, requestId: "feedbeef-0000-4000-8000-000000000001" });
+      await store.redeemCoupon({ code: "NOSUCHCODE", userId: "guesser" });
     });
     const api = await startApiProcess(["--conditions=source", "apps/redeem-api/src/main.ts"], {
       ...testEnv({ COUPONS_LOG_LEVEL: "info", COUPONS_API_WORKER: "false" }),
@@ -53,6 +54,15 @@ describe("coupons CLI while the redeem API holds the embedded folder", function 
       expect(doc).to.include({ campaignId: "c1", redeemedCoupons: 0 });
       expect(doc.series.interval).to.equal("day");
       expect(doc.series.points).to.have.length(30);
+
+      const fraud = await cli(["--json", "fraud-report", "--by", "user"], { env: f.env() });
+      expect(fraud.code, explain(fraud)).to.equal(EXIT.OK);
+      expect(fraud.stderr).to.contain(`the redeem API, process ${api.child.pid}`);
+      expect(JSON.parse(fraud.stdout).map((r: { subject: string; refusals: number }) => [r.subject, r.refusals])).to.deep.equal([
+        ["guesser", 1],
+      ]);
+      const table = await cli(["fraud-report", "--by", "user"], { env: f.env() });
+      expect(table.stdout).to.match(/\nguesser\s+1\s+1\s+0\s+1\s+\d{4}-\d\d-\d\dT\S+Z\s/);
 
       const exported = await cli(["export", "--campaign", "c1"], { env: f.env() });
       expect(exported.code, explain(exported)).to.equal(EXIT.BUSY);

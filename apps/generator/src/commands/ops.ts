@@ -24,6 +24,9 @@ import { EXIT, type ExitCode, GeneratorError, exitHelp } from "../errors.ts";
 export type OpsDeps = {
   /** Opens the configured store for one command and closes it afterwards. */
   withStore<T>(fn: (store: CouponStore) => Promise<T>): Promise<T>;
+  /** The same for a read-only command (default: withStore); the CLI's asks the redeem API when it holds
+   *  the embedded folder (via-api.ts). */
+  withReadStore?<T>(fn: (store: CouponStore) => Promise<T>): Promise<T>;
   /** One line of output (default: stdout). */
   out?: (line: string) => void;
   /** JSON output instead of text (default: the program's --json option, when it has one). */
@@ -141,7 +144,7 @@ export function registerOpsCommands(program: Command, deps: OpsDeps): Command {
     .action(async (o: { since?: Date; until?: Date; by: FraudDimension; top: number }) => {
       const until = o.until ?? new Date();
       const since = o.since ?? new Date(until.getTime() - DAY);
-      const rows = await deps.withStore((store) => store.fraudReport({ since, until, by: o.by, top: o.top }));
+      const rows = await (deps.withReadStore ?? deps.withStore)((store) => store.fraudReport({ since, until, by: o.by, top: o.top }));
       if (json()) return doc(rows);
       out(`Refused and throttled attempts by ${o.by}, ${formatTime(since)} to ${formatTime(until)}: ${rows.length} offender(s)`);
       for (const line of fraudTable(rows)) out(line);

@@ -2,10 +2,11 @@
 // second process (not even to read), so when the folder is busy and its owner published itself
 // (@coupons/db local-api.ts: `<folder>.api.json`), these commands ask that API instead, over loopback
 // HTTP with the key it made for this run. Only the reads the commands make are served this way
-// (campaigns, their statistics, generation requests); anything else is refused saying what to do.
+// (campaigns, their statistics, generation requests, the fraud report); anything else is refused saying what to do.
 import {
   type Campaign,
   type CouponStore,
+  type FraudReportRow,
   type GenerationRequest,
   type ListedCampaign,
   type LocalApi,
@@ -84,6 +85,13 @@ export function apiReadStore(api: LocalApi): CouponStore {
       const q = query({ interval: o.interval, since: o.since?.toISOString(), until: o.until?.toISOString() });
       const answer = await get<{ series?: SeriesDocument }>(`/v1/campaigns/${enc(id)}/stats${q}`);
       return answer?.series ? seriesOf(answer.series) : null;
+    },
+    fraudReport: async (input) => {
+      const q = query({ by: input.by, since: input.since.toISOString(), until: input.until.toISOString(), top: input.top });
+      const answer = await get<{ rows: (Omit<FraudReportRow, "firstSeen" | "lastSeen"> & { firstSeen: string; lastSeen: string })[] }>(
+        `/v1/fraud-report${q}`,
+      );
+      return (answer?.rows ?? []).map((r) => ({ ...r, firstSeen: new Date(r.firstSeen), lastSeen: new Date(r.lastSeen) }));
     },
     close: async () => {},
   };
