@@ -15,6 +15,8 @@ export type AdmissionConfig = {
   refreshSeconds: number;
   /** ...and when a code matches no prefix, at most this often. */
   missRefreshSeconds: number;
+  /** Fair intake (intake.ts): work per turn of the event loop before it yields (ms). */
+  sliceMs: number;
 };
 
 /** The engines' pool size when COUPONS_DB_POOL_SIZE is not set (postgres.ts, mssql-config.ts). */
@@ -27,6 +29,7 @@ export const admissionEnv = {
   COUPONS_ADMISSION_WAIT_MS: envInt(1, 600_000).default(5000),
   COUPONS_ADMISSION_REFRESH_SECONDS: envInt(1, 3600).default(5),
   COUPONS_ADMISSION_MISS_REFRESH_SECONDS: envInt(0, 3600).default(1),
+  COUPONS_ADMISSION_SLICE_MS: envInt(0, 1000).default(1),
 } as const;
 
 /** From the parsed variables; the bounds follow COUPONS_DB_POOL_SIZE unless set. */
@@ -39,5 +42,6 @@ export function admissionOf(v: Record<string, unknown>): AdmissionConfig {
     maxWaitMs: v.COUPONS_ADMISSION_WAIT_MS as number,
     refreshSeconds: v.COUPONS_ADMISSION_REFRESH_SECONDS as number,
     missRefreshSeconds: v.COUPONS_ADMISSION_MISS_REFRESH_SECONDS as number,
+    sliceMs: v.COUPONS_ADMISSION_SLICE_MS as number,
   };
 }

@@ -9,6 +9,7 @@ import pino, { type Logger } from "pino";
 import { pinoHttp } from "pino-http";
 import { type CouponStore, logOptions, logPath } from "@coupons/db";
 import { createAdmission } from "./admission.ts";
+import { fairIntake } from "./intake.ts";
 import type { ApiConfig } from "./config.ts";
 import { createMetrics } from "./metrics.ts";
 import { createAuthenticator, requireScope } from "./auth.ts";
@@ -109,6 +110,10 @@ export function createApp(options: {
   app.set("trust proxy", config.trustProxy);
   app.set("query parser", "simple");
 
+  // fair intake (intake.ts): the hot operations' bodies are read first, the rest of their work waits
+  // in their campaign's lane
+  const json = express.json({ limit: config.bodyLimitBytes, strict: true, type: ["application/json", "application/*+json"] });
+  app.use(fairIntake(deps.admission, json, { sliceMs: config.admission.sliceMs, maxQueue: config.admission.maxQueue }));
   app.use(
     pinoHttp({
       logger,
@@ -135,7 +140,9 @@ export function createApp(options: {
     if (deps.state.shuttingDown) res.setHeader("Connection", "close");
     next();
   });
-  app.use(express.json({ limit: config.bodyLimitBytes, strict: true, type: ["application/json", "application/*+json"] }));
+  // the body: read already for the operations of the fair intake (its error raised here), else now
+  app.use((_req, res, next) => (res.locals.bodyError ? next(res.locals.bodyError) : next()));
+  app.use(json);
   app.use((req, _res, next) => {
     const hasBody = Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
     if ((req.method === "POST" || req.method === "PUT") && hasBody && !req.is(["application/json", "application/*+json"])) {
