@@ -66,6 +66,9 @@ export type Problem = {
   [extra: string]: unknown;
 };
 
+/** An answer, not a fault: made without a stack trace (capturing one cost more than the rest of a
+ *  refusal's answer; a sold-out flash sale makes hundreds a second). What failed inside is logged
+ *  from the original error (problemHandler). */
 export class HttpProblem extends Error {
   readonly problem: Problem;
   readonly headers: Record<string, string>;
@@ -77,14 +80,24 @@ export class HttpProblem extends Error {
     extra: Partial<Problem> = {},
     headers: Record<string, string> = {},
   ) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(detail ?? title);
+    Error.stackTraceLimit = limit;
     this.problem = { type: typeFor(code), title, status, code, ...(detail === undefined ? {} : { detail }), ...extra };
     this.headers = headers;
   }
 }
 
+const TYPES = new Map<string, string>();
+
 function typeFor(code: string): string {
-  return `urn:coupons:problem:${code.toLowerCase().replaceAll("_", "-")}`;
+  let type = TYPES.get(code);
+  if (type === undefined) {
+    type = `urn:coupons:problem:${code.toLowerCase().replaceAll("_", "-")}`;
+    if (TYPES.size < 1000) TYPES.set(code, type);
+  }
+  return type;
 }
 
 export function refusalProblem(
@@ -125,8 +138,10 @@ function fromStoreError(err: StoreError): HttpProblem {
 export function sendProblem(res: Response, p: HttpProblem): void {
   // the request's log line names the problem (app.ts)
   res.locals.problemCode = p.problem.code;
-  for (const [k, v] of Object.entries(p.headers)) res.setHeader(k, v);
-  res.status(p.problem.status).type("application/problem+json").send(JSON.stringify(p.problem));
+  for (const k in p.headers) res.setHeader(k, p.headers[k] as string);
+  res.statusCode = p.problem.status;
+  res.setHeader("Content-Type", "application/problem+json; charset=utf-8");
+  res.send(JSON.stringify(p.problem));
 }
 
 /** Express error handler: the last middleware. Body-parser errors, our problems, store errors, the rest. */
