@@ -11,11 +11,9 @@ import { EventEmitter } from "node:events";
 import { type CouponStore, KeyedLimit, StoreError } from "@coupons/db";
 import type { Logger } from "pino";
 import type { AdmissionConfig } from "./admission-config.ts";
+import { FairIntake, RETRY_AFTER_SECONDS } from "./intake.ts";
 import { HttpProblem } from "./problems.ts";
 import { PrefixIndex, UNKNOWN_LANE, prefixesOf } from "./prefix-index.ts";
-
-/** A full lane drains in well under a second at the default bounds: come back soon. */
-const RETRY_AFTER_SECONDS = "1";
 
 /** The 503 of an operation behind admission (it also calls the database). */
 export const BUSY = {
@@ -28,6 +26,8 @@ export const BUSY = {
  */
 export class Admission extends EventEmitter {
   readonly index: PrefixIndex;
+  /** The fair intake in front of it (intake.ts): the same lanes, as many in progress as turns here. */
+  readonly intake: FairIntake;
   readonly #config: AdmissionConfig;
   readonly #campaigns: KeyedLimit;
   readonly #unknown: KeyedLimit;
@@ -39,10 +39,16 @@ export class Admission extends EventEmitter {
     const bound = { maxWaitMs: config.maxWaitMs, maxQueue: config.maxQueue };
     this.#campaigns = new KeyedLimit({ ...bound, perKey: Math.max(1, config.perCampaign) });
     this.#unknown = new KeyedLimit({ ...bound, perKey: Math.max(1, config.unknownLane) });
+    this.intake = new FairIntake({ ...bound, sliceMs: config.sliceMs, boundOf: (lane) => this.turns(lane) });
   }
 
   get enabled(): boolean {
     return this.#config.perCampaign > 0;
+  }
+
+  /** Calls of a lane let in flight at once. */
+  turns(lane: string): number {
+    return Math.max(1, lane === UNKNOWN_LANE ? this.#config.unknownLane : this.#config.perCampaign);
   }
 
   /** Calls in flight and waiting in a lane (`campaign:<id>` or UNKNOWN_LANE). */

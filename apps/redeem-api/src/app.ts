@@ -113,7 +113,7 @@ export function createApp(options: {
   // fair intake (intake.ts): the hot operations' bodies are read first, the rest of their work waits
   // in their campaign's lane
   const json = express.json({ limit: config.bodyLimitBytes, strict: true, type: ["application/json", "application/*+json"] });
-  app.use(fairIntake(deps.admission, json, { sliceMs: config.admission.sliceMs, maxQueue: config.admission.maxQueue }));
+  app.use(fairIntake(deps.admission, json));
   app.use(
     pinoHttp({
       logger,
@@ -140,8 +140,9 @@ export function createApp(options: {
     if (deps.state.shuttingDown) res.setHeader("Connection", "close");
     next();
   });
-  // the body: read already for the operations of the fair intake (its error raised here), else now
-  app.use((_req, res, next) => (res.locals.bodyError ? next(res.locals.bodyError) : next()));
+  // the body: read already for the operations of the fair intake (its refusal or the body's error is
+  // raised here), else now
+  app.use((_req, res, next) => (res.locals.earlyProblem ? next(res.locals.earlyProblem) : next()));
   app.use(json);
   app.use((req, _res, next) => {
     const hasBody = Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;

@@ -1,6 +1,7 @@
-// Admission per campaign through real HTTP on PostgreSQL (src/admission.ts): campaign A's calls are
-// held in the database (a transaction of the test locks their coupons), so A's lane is full and its
-// queue too; then a redemption and a validation of campaign B are answered while A's calls are still
+// Admission per campaign through real HTTP on PostgreSQL (src/admission.ts, with its fair intake,
+// src/intake.ts): campaign A's calls are held in the database (a transaction of the test locks their
+// coupons), so A's lane is full and its queue too (the requests beyond A's turns wait in the intake,
+// unstarted); then a redemption and a validation of campaign B are answered while A's calls are still
 // held, and one more call of A is refused 503 with Retry-After having executed nothing. Driven by the
 // admission's own events and counters; nothing is timed.
 import type { CouponStore } from "@coupons/db";
@@ -9,6 +10,7 @@ import pg from "pg";
 import { openStore } from "../../../packages/db/src/index.ts";
 import { type TestDatabase, createPostgresDatabase, describePostgres } from "../../../packages/db/test/support.ts";
 import type { Admission } from "../src/admission.ts";
+import type { FairIntake } from "../src/intake.ts";
 import { type RunningServer, startServer, stopServer } from "../src/server.ts";
 import { ApiClient, KEYS, testConfig } from "./helpers.ts";
 
@@ -36,7 +38,7 @@ async function seedWithPrefix(store: CouponStore, campaignId: string, prefix: st
 }
 
 /** Resolves after `n` events `name` of lane `lane`. */
-function events(admission: Admission, name: "admitted" | "queued", lane: string, n: number): Promise<void> {
+function events(admission: Admission | FairIntake, name: "admitted" | "waiting", lane: string, n: number): Promise<void> {
   return new Promise((resolve) => {
     let seen = 0;
     const on = (l: string) => {
@@ -98,11 +100,13 @@ describePostgres("redeem API on PostgreSQL: admission per campaign", function ()
       const admitted = events(admission, "admitted", "campaign:ADM-A", 2);
       heldCalls = [redeem(a[0] as string, "held-0"), redeem(a[1] as string, "held-1")];
       await admitted;
-      // three more fill A's queue (their coupons are locked too; they hold no connection)
-      const queued = events(admission, "queued", "campaign:ADM-A", 3);
+      // three more fill A's queue in the intake (their coupons are locked too; they are not started,
+      // hold no connection, and admission's own queue stays empty)
+      const queued = events(admission.intake, "waiting", "campaign:ADM-A", 3);
       queuedCalls = [2, 3, 4].map((i) => redeem(a[i] as string, `queued-${i}`));
       await queued;
-      expect(admission.load("campaign:ADM-A")).to.deep.equal({ running: 2, waiting: 3 });
+      expect(admission.intake.load("campaign:ADM-A")).to.deep.equal({ waiting: 3, inProgress: 2 });
+      expect(admission.load("campaign:ADM-A")).to.deep.equal({ running: 2, waiting: 0 });
 
       // one more of A, a redemption and a validation: refused at once, nothing executed
       const over = await redeem(a[5] as string, "over");
@@ -121,7 +125,7 @@ describePostgres("redeem API on PostgreSQL: admission per campaign", function ()
       const validB = await api.post("/v1/validations", { code: b[1], userId: "b-user-2" }, KEYS.shop);
       expect(validB.status, validB.text).to.equal(200);
       expect(validB.body.valid).to.equal(true);
-      expect(admission.load("campaign:ADM-A")).to.deep.equal({ running: 2, waiting: 3 });
+      expect(admission.intake.load("campaign:ADM-A")).to.deep.equal({ waiting: 3, inProgress: 2 });
     } finally {
       await blocker.query("ROLLBACK").catch(() => {});
       await blocker.end();
@@ -132,6 +136,7 @@ describePostgres("redeem API on PostgreSQL: admission per campaign", function ()
       done.map((r) => r.text).join("\n"),
     ).to.deep.equal([200, 200, 200, 200, 200]);
     expect(admission.load("campaign:ADM-A")).to.deep.equal({ running: 0, waiting: 0 });
+    expect(admission.intake.load("campaign:ADM-A")).to.deep.equal({ waiting: 0, inProgress: 0 });
     // the refused one executed nothing: its coupon is still there, and no attempt of "over" was recorded
     expect((await store.getCouponDetails(a[5] as string))?.isRedeemed).to.equal(false);
     const history = await store.listUserRedemptions("over", { includeAttempts: true });
