@@ -5,7 +5,11 @@
 //   (TEST_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/test: a server we may create a
 //    database on; the script makes its own and drops it)
 //
-// The API (apps/redeem-api/src/main.ts, pool BENCH_POOL_SIZE, default 16) runs in a child process.
+// The API (apps/redeem-api/src/main.ts) runs in a child process at its default settings (pool 10,
+// so admission lets 2 calls of a campaign in flight); BENCH_POOL_SIZE sets its pool, and
+// COUPONS_ADMISSION_* in this environment are passed to it. BENCH_API_PROF=<dir>: the API writes a
+// CPU profile there. The bursts come from a worker thread over plain sockets (RAW_BURST_WORKER;
+// BENCH_BURST_SENDER=fetch: fetch, as before; BENCH_BURST_THREAD=0: fetch from the timing thread).
 //   1. "alone": redemptions of another campaign (OTHER, no cap), 2 in flight, for their p99 alone.
 //   2. burst 1: `burst` redemptions of distinct coupons by distinct users of SOLD (cap `cap`), all
 //      sent at once, while OTHER keeps redeeming (its p99 "during").
@@ -17,7 +21,8 @@
 // Prints successes (must be exactly `cap`, by HTTP and by the database), 5xx (must be 0), the
 // refusal rates (median of the rounds; target sold out >= 0.8x already redeemed) and OTHER's p99
 // during the bursts vs alone (target <= 2x), each with PASS/FAIL. Exit 1 when a correctness target
-// (successes, 5xx) fails.
+// (successes, 5xx) fails. Also printed: CPU per burst request of the API, PostgreSQL (all its processes)
+// and this benchmark over the sold-out rounds, and OTHER's p50/p90/p99/max in each phase.
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { randomBytes } from "node:crypto";
@@ -26,6 +31,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Worker } from "node:worker_threads";
 import { freePort } from "../packages/db/test/urls.ts";
+import { BURST_WORKER, RAW_BURST_WORKER, cpuSeconds } from "./bench-load.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -41,34 +47,14 @@ if (![BURST, CAP, ROUNDS].every((n) => Number.isInteger(n) && n > 0) || BURST > 
   console.error("bench-soldout: --burst (1-5000), --cap (1-burst) and --rounds (1-10) must be whole numbers");
   process.exit(2);
 }
-const POOL_SIZE = Number(process.env.BENCH_POOL_SIZE ?? 16);
+const POOL_SIZE = process.env.BENCH_POOL_SIZE ? Number(process.env.BENCH_POOL_SIZE) : null;
 const OTHER_IN_FLIGHT = 2;
-const ALONE_COUNT = 600;
+const ALONE_COUNT = 2_000;
 const DEADLINE_MS = 5 * 60_000;
 const KEY = `bench-${randomBytes(12).toString("hex")}`;
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 type Outcome = { status: number; ms: number; code: string | null };
-
-/** The burst's sender (a worker thread): the same request as redeem() below, all at once. */
-const BURST_WORKER = `
-const { parentPort } = require("node:worker_threads");
-parentPort.on("message", async ({ base, key, codes, first }) => {
-  const one = async (code, i) => {
-    const started = performance.now();
-    const res = await fetch(base + "/v1/redemptions", {
-      method: "POST",
-      headers: { "content-type": "application/json", "x-api-key": key },
-      body: JSON.stringify({ code, userId: "u" + i, ipAddress: "10." + ((i >> 16) & 255) + "." + ((i >> 8) & 255) + "." + (i & 255) }),
-    });
-    const body = await res.json().catch(() => ({}));
-    return { status: res.status, ms: performance.now() - started, code: body.code ?? null };
-  };
-  const t = performance.now();
-  const outcomes = await Promise.all(codes.map((code, j) => one(code, first + j)));
-  parentPort.postMessage({ outcomes, seconds: (performance.now() - t) / 1000 });
-});
-`;
 
 async function main(): Promise<void> {
   process.env.TEST_POSTGRES_URL ||= "postgres://postgres@127.0.0.1:5432/test";
@@ -109,27 +95,36 @@ async function main(): Promise<void> {
     const sold = await seed("SOLD", BURST * (1 + ROUNDS), CAP);
     const other = await seed("OTHER", 50_000, null);
     const [redeemedCode] = await seed("GONE", 1, null);
+    const warm = await seed("WARM", BURST, null);
     await store.redeemCoupon({ code: redeemedCode as string, userId: "first" });
 
     const port = await freePort();
-    api = spawn(process.execPath, ["--conditions=source", join(root, "apps/redeem-api/src/main.ts")], {
-      cwd: root,
-      stdio: ["ignore", "ignore", "inherit"],
-      env: {
-        PATH: process.env.PATH ?? "",
-        COUPONS_DATABASE_URL: db.url,
-        COUPONS_API_PORT: String(port),
-        COUPONS_API_HOST: "127.0.0.1",
-        COUPONS_LOG_LEVEL: "warn",
-        COUPONS_DB_POOL_SIZE: String(POOL_SIZE),
-        // every request is a distinct user at a distinct address; the throttle is not what is measured
-        COUPONS_THROTTLE_USER_FAILURES: "1000000",
-        COUPONS_THROTTLE_IP_FAILURES: "1000000",
-        COUPONS_API_KEYS: JSON.stringify([{ id: "bench", sha256: hashKey(KEY), scopes: ["redeem", "read"] }]),
-        // the admission settings under test, when given (COUPONS_ADMISSION_PER_CAMPAIGN=0: admission off)
-        ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith("COUPONS_ADMISSION_"))),
+    api = spawn(
+      process.execPath,
+      [
+        ...(process.env.BENCH_API_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_API_PROF}`] : []),
+        "--conditions=source",
+        join(root, "apps/redeem-api/src/main.ts"),
+      ],
+      {
+        cwd: root,
+        stdio: ["ignore", "ignore", "inherit"],
+        env: {
+          PATH: process.env.PATH ?? "",
+          COUPONS_DATABASE_URL: db.url,
+          COUPONS_API_PORT: String(port),
+          COUPONS_API_HOST: "127.0.0.1",
+          COUPONS_LOG_LEVEL: "warn",
+          ...(POOL_SIZE === null ? {} : { COUPONS_DB_POOL_SIZE: String(POOL_SIZE) }),
+          // every request is a distinct user at a distinct address; the throttle is not what is measured
+          COUPONS_THROTTLE_USER_FAILURES: "1000000",
+          COUPONS_THROTTLE_IP_FAILURES: "1000000",
+          COUPONS_API_KEYS: JSON.stringify([{ id: "bench", sha256: hashKey(KEY), scopes: ["redeem", "read"] }]),
+          // the admission settings under test, when given (COUPONS_ADMISSION_PER_CAMPAIGN=0: admission off)
+          ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith("COUPONS_ADMISSION_"))),
+        },
       },
-    });
+    );
     const base = `http://127.0.0.1:${port}`;
     await waitFor(`${base}/readyz`, api);
 
@@ -148,7 +143,10 @@ async function main(): Promise<void> {
     // The burst is sent from a thread of its own, as a flash sale's crowd comes from other clients
     // than the neighbour measured: sending and reading 500 requests must not hold up the event loop
     // that times OTHER's requests (BENCH_BURST_THREAD=0: from this thread, as before).
-    const burstWorker = process.env.BENCH_BURST_THREAD === "0" ? null : new Worker(BURST_WORKER, { eval: true });
+    const burstWorker =
+      process.env.BENCH_BURST_THREAD === "0"
+        ? null
+        : new Worker(process.env.BENCH_BURST_SENDER === "fetch" ? BURST_WORKER : RAW_BURST_WORKER, { eval: true });
     burstWorker?.unref();
     const burst = async (codes: string[]): Promise<{ outcomes: Outcome[]; seconds: number }> => {
       if (!burstWorker) {
@@ -178,7 +176,12 @@ async function main(): Promise<void> {
       return out;
     };
 
-    // warm up: connections of the pool, plans, the JIT
+    // warm up what the measurement uses: the pool's connections and their compiled procedures (a
+    // burst on a campaign of its own beside OTHER's stream takes as many connections as the bursts
+    // will), the burst sender's connections, the JIT
+    const warming = burst(warm);
+    await otherStream(warming, 1_000_000);
+    await warming;
     await otherStream(null, 300);
     const alone = await otherStream(null, ALONE_COUNT);
 
@@ -193,6 +196,19 @@ async function main(): Promise<void> {
     const soldRates: number[] = [];
     const goneRates: number[] = [];
     const duringGone: Outcome[] = [];
+    // CPU of the API, of PostgreSQL (all its processes) and of this benchmark over the sold-out rounds
+    const cpu = { api: 0, pg: 0, bench: 0 };
+    const metered = async <T>(fn: () => Promise<T>): Promise<T> => {
+      const a = cpuSeconds(api?.pid as number);
+      const p = cpuSeconds("postgres");
+      const b = process.cpuUsage();
+      const out = await fn();
+      cpu.api += cpuSeconds(api?.pid as number) - a;
+      cpu.pg += cpuSeconds("postgres") - p;
+      const u = process.cpuUsage(b);
+      cpu.bench += (u.user + u.system) / 1e6;
+      return out;
+    };
     const soldOutRound = async (r: number) => {
       const soldOut = burst(sold.slice(r * BURST, (r + 1) * BURST));
       during.push(...(await otherStream(soldOut, 1_000_000)));
@@ -211,11 +227,11 @@ async function main(): Promise<void> {
     // alternate which goes first, so neither always meets a warmer or colder machine
     for (let r = 1; r <= ROUNDS; r++) {
       if (r % 2 === 1) {
-        await soldOutRound(r);
+        await metered(() => soldOutRound(r));
         await redeemedRound();
       } else {
         await redeemedRound();
-        await soldOutRound(r);
+        await metered(() => soldOutRound(r));
       }
     }
 
@@ -226,10 +242,11 @@ async function main(): Promise<void> {
     const campaign = await store.getCampaign("SOLD");
     const stats = await store.getRedemptionStats("SOLD");
     const otherFailures = [...alone, ...during, ...duringGone].filter((o) => o.status !== 200).length;
-    const p99 = (xs: Outcome[]) => {
+    const quantile = (xs: Outcome[], q: number) => {
       const s = xs.map((o) => o.ms).sort((a, b) => a - b);
-      return s[Math.min(s.length - 1, Math.floor(s.length * 0.99))] ?? Number.NaN;
+      return s[Math.min(s.length - 1, Math.floor(s.length * q))] ?? Number.NaN;
     };
+    const p99 = (xs: Outcome[]) => quantile(xs, 0.99);
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
     const soldRate = median(soldRates);
     const goneRate = median(goneRates);
@@ -238,7 +255,7 @@ async function main(): Promise<void> {
     const f = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : "n/a");
 
     console.log(
-      `\nbench-soldout: PostgreSQL ${new URL(process.env.TEST_POSTGRES_URL).host}, API pool ${POOL_SIZE}, loopback; burst ${BURST} at once, cap ${CAP}, ${ROUNDS} rounds`,
+      `\nbench-soldout: PostgreSQL ${new URL(process.env.TEST_POSTGRES_URL).host}, API pool ${POOL_SIZE ?? "10 (its default)"}, admission ${process.env.COUPONS_ADMISSION_PER_CAMPAIGN ?? "default"} per campaign, loopback; burst ${BURST} at once, cap ${CAP}, ${ROUNDS} rounds`,
     );
     console.log(
       `  burst 1 on SOLD: ${b1.outcomes.filter((o) => o.status === 200).length} redeemed, ${count(b1.outcomes)} in ${f(b1.seconds * 1000)} ms`,
@@ -250,6 +267,14 @@ async function main(): Promise<void> {
     );
     console.log(
       `  OTHER p99 during the already-redeemed bursts (the same load of the cheapest refusal): ${f(p99(duringGone))} ms (${duringGone.length} requests)`,
+    );
+    const perRequest = (x: number) => ((x * 1e6) / (ROUNDS * BURST)).toFixed(0);
+    console.log(
+      `  CPU per request of the sold-out bursts (OTHER's meanwhile included): API ${perRequest(cpu.api)} us, PostgreSQL ${perRequest(cpu.pg)} us, this benchmark ${perRequest(cpu.bench)} us`,
+    );
+    const spread = (xs: Outcome[]) => [0.5, 0.9, 0.99, 1].map((q) => f(quantile(xs, q))).join(" / ");
+    console.log(
+      `  OTHER p50 / p90 / p99 / max ms: alone ${spread(alone)}; sold-out bursts ${spread(during)}; already-redeemed bursts ${spread(duringGone)}`,
     );
     console.log(
       `  429 (throttle): ${throttled}; database: SOLD slot sum ${campaign?.currentRedemptions}, redeemed coupons ${stats?.redeemedCoupons}`,
