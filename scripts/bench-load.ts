@@ -1,81 +1,83 @@
-// What the load benchmarks share (scripts/bench-soldout.ts): the senders of a burst, run in a worker
-// thread of the benchmark (each as the source text of a CommonJS worker, `new Worker(text, { eval:
-// true })`, answering a message { base, key, codes, first } with { outcomes, seconds }), and the CPU
-// time of a process or of every process of one name, read from /proc (Linux).
+// What the load benchmarks share (scripts/bench-soldout.ts): a lean HTTP/1.1 client for loopback, and
+// the CPU time of a process or of every process of one name, read from /proc (Linux).
+//
+// The client keeps one connection per request in flight, writes requests built beforehand and reads
+// each answer by its Content-Length: a load generator that shares 2 cores with the API and its
+// database must cost them as little as it can (fetch cost about as much CPU per request as the API
+// itself). It understands what the redeem API answers (no chunked bodies, no pipelining).
 import { readFileSync, readdirSync } from "node:fs";
+import { type Socket, connect } from "node:net";
 
-/** The burst's sender (a worker thread): the same request as redeem() below, all at once. */
-export const BURST_WORKER = `
-const { parentPort } = require("node:worker_threads");
-parentPort.on("message", async ({ base, key, codes, first }) => {
-  const one = async (code, i) => {
-    const started = performance.now();
-    const res = await fetch(base + "/v1/redemptions", {
-      method: "POST",
-      headers: { "content-type": "application/json", "x-api-key": key },
-      body: JSON.stringify({ code, userId: "u" + i, ipAddress: "10." + ((i >> 16) & 255) + "." + ((i >> 8) & 255) + "." + (i & 255) }),
-    });
-    const body = await res.json().catch(() => ({}));
-    return { status: res.status, ms: performance.now() - started, code: body.code ?? null };
-  };
-  const t = performance.now();
-  const outcomes = await Promise.all(codes.map((code, j) => one(code, first + j)));
-  parentPort.postMessage({ outcomes, seconds: (performance.now() - t) / 1000 });
-});
-`;
+export type Sent = { status: number; ms: number; code: string | null };
 
-/** The same burst from plain sockets, as a load generator sends it: one keep-alive connection per
- *  request, opened before the burst; the requests are bytes built beforehand and the answers are read
- *  by their Content-Length. It costs this machine (shared with the API and PostgreSQL) about half the
- *  CPU per request that fetch does. */
-export const RAW_BURST_WORKER = `
-const { parentPort } = require("node:worker_threads");
-const net = require("node:net");
-const pool = [];
-const connect = (port) => new Promise((resolve, reject) => {
-  const s = net.connect(port, "127.0.0.1", () => resolve(s));
-  s.setNoDelay(true);
-  s.once("error", reject);
-});
-parentPort.on("message", async ({ base, key, codes, first }) => {
-  const port = Number(new URL(base).port);
-  for (let j = 0; j < codes.length; j++) {
-    if (!pool[j] || pool[j].destroyed || pool[j].readyState !== "open") pool[j] = await connect(port);
+/** The bytes of a POST with a JSON body and an API key. */
+export function postRequest(path: string, apiKey: string, body: unknown): Buffer {
+  const json = JSON.stringify(body);
+  return Buffer.from(
+    `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nX-API-Key: ${apiKey}\r\n` +
+      `Content-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}`,
+  );
+}
+
+/** One keep-alive connection to 127.0.0.1:port that sends one request at a time. */
+export class RawConnection {
+  readonly #socket: Socket;
+
+  private constructor(socket: Socket) {
+    this.#socket = socket;
   }
-  const requests = codes.map((code, j) => {
-    const i = first + j;
-    const body = JSON.stringify({ code, userId: "u" + i, ipAddress: "10." + ((i >> 16) & 255) + "." + ((i >> 8) & 255) + "." + (i & 255) });
-    return Buffer.from("POST /v1/redemptions HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\nContent-Type: application/json\\r\\nX-API-Key: " + key + "\\r\\nContent-Length: " + Buffer.byteLength(body) + "\\r\\n\\r\\n" + body);
-  });
-  const one = (s, request) => new Promise((resolve) => {
-    const started = performance.now();
-    let got = Buffer.alloc(0);
-    const done = (status, code) => {
-      s.off("data", onData);
-      s.off("close", onClose);
-      resolve({ status, ms: performance.now() - started, code });
-    };
-    const onData = (chunk) => {
-      got = got.length ? Buffer.concat([got, chunk]) : chunk;
-      const end = got.indexOf("\\r\\n\\r\\n");
-      if (end < 0) return;
-      const head = got.subarray(0, end).toString("latin1");
-      const length = Number(/content-length: *(\\d+)/i.exec(head)?.[1] ?? 0);
-      if (got.length < end + 4 + length) return;
-      let code = null;
-      try { code = JSON.parse(got.subarray(end + 4, end + 4 + length).toString()).code ?? null; } catch {}
-      done(Number(head.slice(9, 12)), code);
-    };
-    const onClose = () => done(0, "CONNECTION_CLOSED");
-    s.on("data", onData);
-    s.once("close", onClose);
-    s.write(request);
-  });
-  const t = performance.now();
-  const outcomes = await Promise.all(requests.map((r, j) => one(pool[j], r)));
-  parentPort.postMessage({ outcomes, seconds: (performance.now() - t) / 1000 });
-});
-`;
+
+  static open(port: number): Promise<RawConnection> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(port, "127.0.0.1", () => {
+        socket.off("error", reject);
+        socket.on("error", () => {}); // a reset shows as "close" below
+        resolve(new RawConnection(socket));
+      });
+      socket.setNoDelay(true);
+      socket.once("error", reject);
+    });
+  }
+
+  get usable(): boolean {
+    return !this.#socket.destroyed && this.#socket.readyState === "open";
+  }
+
+  /** Sends `request` and reads its answer: status, the problem's code when there is one, and the time. */
+  send(request: Buffer): Promise<Sent> {
+    const socket = this.#socket;
+    return new Promise((resolve) => {
+      const started = performance.now();
+      let got: Buffer = Buffer.alloc(0);
+      const done = (status: number, code: string | null) => {
+        socket.off("data", onData);
+        socket.off("close", onClose);
+        resolve({ status, ms: performance.now() - started, code });
+      };
+      const onData = (chunk: Buffer) => {
+        got = got.length > 0 ? Buffer.concat([got, chunk]) : Buffer.from(chunk);
+        const end = got.indexOf("\r\n\r\n");
+        if (end < 0) return;
+        const head = got.subarray(0, end).toString("latin1");
+        const length = Number(/content-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+        if (got.length < end + 4 + length) return;
+        let code: string | null = null;
+        try {
+          code = (JSON.parse(got.subarray(end + 4, end + 4 + length).toString()) as { code?: string }).code ?? null;
+        } catch {}
+        done(Number(head.slice(9, 12)), code);
+      };
+      const onClose = () => done(0, "CONNECTION_CLOSED");
+      socket.on("data", onData);
+      socket.once("close", onClose);
+      socket.write(request);
+    });
+  }
+
+  close(): void {
+    this.#socket.destroy();
+  }
+}
 
 /** CPU seconds (user + system) of a process, or of every process whose command is `name`. */
 export function cpuSeconds(which: number | string): number {

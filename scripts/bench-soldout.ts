@@ -8,8 +8,9 @@
 // The API (apps/redeem-api/src/main.ts) runs in a child process at its default settings (pool 10,
 // so admission lets 2 calls of a campaign in flight); BENCH_POOL_SIZE sets its pool, and
 // COUPONS_ADMISSION_* in this environment are passed to it. BENCH_API_PROF=<dir>: the API writes a
-// CPU profile there. The bursts come from a worker thread over plain sockets (RAW_BURST_WORKER;
-// BENCH_BURST_SENDER=fetch: fetch, as before; BENCH_BURST_THREAD=0: fetch from the timing thread).
+// CPU profile there. The bursts come from a worker thread (bench-burst-worker.ts); every request,
+// OTHER's too, goes through the lean keep-alive client of bench-load.ts, not fetch (which cost this
+// 2-core machine, shared by the benchmark, the API and PostgreSQL, as much CPU per request as the API).
 //   1. "alone": redemptions of another campaign (OTHER, no cap), 2 in flight, for their p99 alone.
 //   2. burst 1: `burst` redemptions of distinct coupons by distinct users of SOLD (cap `cap`), all
 //      sent at once, while OTHER keeps redeeming (its p99 "during").
@@ -31,7 +32,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Worker } from "node:worker_threads";
 import { freePort } from "../packages/db/test/urls.ts";
-import { BURST_WORKER, RAW_BURST_WORKER, cpuSeconds } from "./bench-load.ts";
+import { RawConnection, cpuSeconds, postRequest } from "./bench-load.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -129,36 +130,25 @@ async function main(): Promise<void> {
     await waitFor(`${base}/readyz`, api);
 
     let n = 0;
-    const redeem = async (code: string): Promise<Outcome> => {
+    /** The i-th request's body: a distinct user at a distinct address. */
+    const bodyOf = (code: string) => {
       const i = n++;
-      const started = performance.now();
-      const res = await fetch(`${base}/v1/redemptions`, {
-        method: "POST",
-        headers: { "content-type": "application/json", "x-api-key": KEY },
-        body: JSON.stringify({ code, userId: `u${i}`, ipAddress: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` }),
-      });
-      const body = (await res.json().catch(() => ({}))) as { code?: string };
-      return { status: res.status, ms: performance.now() - started, code: body.code ?? null };
+      return { code, userId: `u${i}`, ipAddress: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` };
     };
-    // The burst is sent from a thread of its own, as a flash sale's crowd comes from other clients
-    // than the neighbour measured: sending and reading 500 requests must not hold up the event loop
-    // that times OTHER's requests (BENCH_BURST_THREAD=0: from this thread, as before).
-    const burstWorker =
-      process.env.BENCH_BURST_THREAD === "0"
-        ? null
-        : new Worker(process.env.BENCH_BURST_SENDER === "fetch" ? BURST_WORKER : RAW_BURST_WORKER, { eval: true });
-    burstWorker?.unref();
+    // The burst is sent from a thread of its own (bench-burst-worker.ts), as a flash sale's crowd comes
+    // from other clients than the neighbour measured.
+    const burstWorker = new Worker(new URL("./bench-burst-worker.ts", import.meta.url));
+    burstWorker.unref();
     const burst = async (codes: string[]): Promise<{ outcomes: Outcome[]; seconds: number }> => {
-      if (!burstWorker) {
-        const t = performance.now();
-        const outcomes = await Promise.all(codes.map(redeem));
-        return { outcomes, seconds: (performance.now() - t) / 1000 };
-      }
-      const first = n;
-      n += codes.length;
       const done = once(burstWorker, "message") as Promise<[{ outcomes: Outcome[]; seconds: number }]>;
-      burstWorker.postMessage({ base, key: KEY, codes, first });
+      burstWorker.postMessage({ port, key: KEY, requests: codes.map(bodyOf) });
       return (await done)[0];
+    };
+    // OTHER's client: one keep-alive connection per request in flight, the same lean client
+    const otherConnections = await Promise.all(Array.from({ length: OTHER_IN_FLIGHT }, () => RawConnection.open(port)));
+    const redeem = async (slot: number, code: string): Promise<Outcome> => {
+      if (!otherConnections[slot]?.usable) otherConnections[slot] = await RawConnection.open(port);
+      return (otherConnections[slot] as RawConnection).send(postRequest("/v1/redemptions", KEY, bodyOf(code)));
     };
     let nextOther = 0;
     /** OTHER redemptions, OTHER_IN_FLIGHT at a time, until `stop` resolves (or `count` are done). */
@@ -169,8 +159,8 @@ async function main(): Promise<void> {
       });
       const out: Outcome[] = [];
       await Promise.all(
-        Array.from({ length: OTHER_IN_FLIGHT }, async () => {
-          while (!stopped && out.length < count && nextOther < other.length) out.push(await redeem(other[nextOther++] as string));
+        Array.from({ length: OTHER_IN_FLIGHT }, async (_, slot) => {
+          while (!stopped && out.length < count && nextOther < other.length) out.push(await redeem(slot, other[nextOther++] as string));
         }),
       );
       return out;
@@ -308,6 +298,8 @@ async function main(): Promise<void> {
     console.log("");
     for (const [what, got, pass] of checks) console.log(`${pass ? "PASS" : "FAIL"}  ${what}: ${got}`);
     if (checks.some(([, , pass, must]) => must && !pass)) process.exitCode = 1;
+    for (const c of otherConnections) c.close();
+    await burstWorker.terminate();
   } finally {
     clearTimeout(deadline);
     if (api && api.exitCode === null) {
