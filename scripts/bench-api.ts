@@ -14,11 +14,11 @@
 // 32 connections, 10 s each (BENCH_DURATION_S), each run also capped by the number of coupons seeded for it.
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import express from "express";
 import { freePort } from "../packages/db/test/urls.ts";
+import { startApi } from "./bench-api-process.ts";
 
 const CONNECTIONS = 32;
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
@@ -28,7 +28,6 @@ const CODES_PER_RUN = 80_000;
 const MANY_CAMPAIGNS = 200;
 const DEADLINE_MS = 6 * 60_000;
 const KEY = `bench-${randomBytes(12).toString("hex")}`;
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 if (process.argv[2] === "--empty-server") {
   // the ceiling: express, a JSON body parser and an empty answer, nothing else
@@ -39,18 +38,6 @@ if (process.argv[2] === "--empty-server") {
   app.listen(Number(process.argv[3]), "127.0.0.1");
 } else {
   await main();
-}
-
-async function waitFor(url: string, child: ChildProcess): Promise<void> {
-  const until = Date.now() + 60_000;
-  while (Date.now() < until) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${url} did not come up in 60 s`);
 }
 
 type Row = { scenario: string; rps: number; p50: number; p99: number; ok: number; other: number; note: string };
@@ -92,7 +79,6 @@ async function main(): Promise<void> {
   process.env.TEST_POSTGRES_URL = pgUrl;
   const { createPostgresDatabase } = await import("../packages/db/test/support.ts");
   const { openStore } = await import("@coupons/db");
-  const { hashKey } = await import("../apps/redeem-api/src/auth.ts");
 
   const children: ChildProcess[] = [];
   const db = await createPostgresDatabase();
@@ -157,23 +143,15 @@ async function main(): Promise<void> {
     empty.kill("SIGTERM");
 
     // the API, as the container runs it
-    const apiPort = await freePort();
-    const api = spawn(process.execPath, ["--conditions=source", join(root, "apps/redeem-api/src/main.ts")], {
-      cwd: root,
-      stdio: ["ignore", "ignore", "inherit"],
-      env: {
-        PATH: process.env.PATH ?? "",
-        COUPONS_DATABASE_URL: db.url,
-        COUPONS_API_PORT: String(apiPort),
-        COUPONS_API_HOST: "127.0.0.1",
-        COUPONS_LOG_LEVEL: "info",
-        COUPONS_DB_POOL_SIZE: String(POOL_SIZE),
-        COUPONS_API_KEYS: JSON.stringify([{ id: "bench", sha256: hashKey(KEY), scopes: ["redeem", "read"] }]),
-      },
+    const { port: apiPort, child: api } = await startApi({
+      databaseUrl: db.url,
+      key: KEY,
+      scopes: ["redeem", "read"],
+      logLevel: "info",
+      env: { COUPONS_DB_POOL_SIZE: String(POOL_SIZE) },
+      onSpawn: (child) => children.push(child),
     });
-    children.push(api);
     const apiUrl = `http://127.0.0.1:${apiPort}/v1/redemptions`;
-    await waitFor(`http://127.0.0.1:${apiPort}/readyz`, api);
     await load(apiUrl, "warm-up", warm.length, (i) => ({ code: warm[i % warm.length], userId: `w${i}` }));
 
     const oneRow = await load(apiUrl, "redeem, one campaign", one.length, (i) => ({

@@ -25,7 +25,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import pg from "pg";
-import { freePort } from "../packages/db/test/urls.ts";
+import { startApi } from "./bench-api-process.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -78,7 +78,6 @@ async function main(): Promise<void> {
   process.env.TEST_POSTGRES_URL ||= "postgres://postgres@127.0.0.1:5432/test";
   const { createPostgresDatabase } = await import("../packages/db/test/support.ts");
   const { openStore } = await import("@coupons/db");
-  const { hashKey } = await import("../apps/redeem-api/src/auth.ts");
 
   // a database of our own to seed, or one seeded earlier (--keep) to read again
   const db = args.database ? undefined : await createPostgresDatabase();
@@ -128,21 +127,14 @@ async function main(): Promise<void> {
     await c.query("VACUUM ANALYZE CampaignStatsHourly");
     await c.end();
 
-    const port = await freePort();
-    api = spawn(process.execPath, ["--conditions=source", join(root, "apps/redeem-api/src/main.ts")], {
-      cwd: root,
-      stdio: ["ignore", "ignore", "inherit"],
-      env: {
-        PATH: process.env.PATH ?? "",
-        COUPONS_DATABASE_URL: dbUrl,
-        COUPONS_API_PORT: String(port),
-        COUPONS_API_HOST: "127.0.0.1",
-        COUPONS_LOG_LEVEL: "warn",
-        COUPONS_API_KEYS: JSON.stringify([{ id: "bench", sha256: hashKey(KEY), scopes: ["read", "admin"] }]),
+    const { base } = await startApi({
+      databaseUrl: dbUrl,
+      key: KEY,
+      scopes: ["read", "admin"],
+      onSpawn: (child) => {
+        api = child;
       },
     });
-    const base = `http://127.0.0.1:${port}`;
-    await waitFor(`${base}/readyz`, api);
 
     const reads: [string, string][] = [
       ["GET campaign", `/v1/campaigns/${CAMPAIGN}`],
@@ -310,18 +302,6 @@ function describe(body: Record<string, unknown>): string {
   if ("currentRedemptions" in body) return `currentRedemptions ${body.currentRedemptions}`;
   if (Array.isArray(body.requests)) return `${body.requests.length} requests`;
   return Object.keys(body).join(",");
-}
-
-async function waitFor(url: string, child: ChildProcess): Promise<void> {
-  const until = Date.now() + 60_000;
-  while (Date.now() < until) {
-    if (child.exitCode !== null) throw new Error(`the API exited with ${child.exitCode}`);
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${url} did not come up in 60 s`);
 }
 
 await main();

@@ -24,14 +24,12 @@
 // during the bursts vs alone (target <= 2x), each with PASS/FAIL. Exit 1 when a correctness target
 // (successes, 5xx) fails. Also printed: CPU per burst request of the API, PostgreSQL (all its processes)
 // and this benchmark over the sold-out rounds, and OTHER's p50/p90/p99/max in each phase.
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { randomBytes } from "node:crypto";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Worker } from "node:worker_threads";
-import { freePort } from "../packages/db/test/urls.ts";
+import { startApi } from "./bench-api-process.ts";
 import { RawConnection, cpuSeconds, postRequest } from "./bench-load.ts";
 
 const { values: args } = parseArgs({
@@ -53,7 +51,6 @@ const OTHER_IN_FLIGHT = 2;
 const ALONE_COUNT = 2_000;
 const DEADLINE_MS = 5 * 60_000;
 const KEY = `bench-${randomBytes(12).toString("hex")}`;
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 type Outcome = { status: number; ms: number; code: string | null };
 
@@ -61,7 +58,6 @@ async function main(): Promise<void> {
   process.env.TEST_POSTGRES_URL ||= "postgres://postgres@127.0.0.1:5432/test";
   const { createPostgresDatabase } = await import("../packages/db/test/support.ts");
   const { openStore } = await import("@coupons/db");
-  const { hashKey } = await import("../apps/redeem-api/src/auth.ts");
 
   const db = await createPostgresDatabase();
   const store = await openStore(db.url, { poolSize: 4 });
@@ -99,35 +95,23 @@ async function main(): Promise<void> {
     const warm = await seed("WARM", BURST, null);
     await store.redeemCoupon({ code: redeemedCode as string, userId: "first" });
 
-    const port = await freePort();
-    api = spawn(
-      process.execPath,
-      [
-        ...(process.env.BENCH_API_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_API_PROF}`] : []),
-        "--conditions=source",
-        join(root, "apps/redeem-api/src/main.ts"),
-      ],
-      {
-        cwd: root,
-        stdio: ["ignore", "ignore", "inherit"],
-        env: {
-          PATH: process.env.PATH ?? "",
-          COUPONS_DATABASE_URL: db.url,
-          COUPONS_API_PORT: String(port),
-          COUPONS_API_HOST: "127.0.0.1",
-          COUPONS_LOG_LEVEL: "warn",
-          ...(POOL_SIZE === null ? {} : { COUPONS_DB_POOL_SIZE: String(POOL_SIZE) }),
-          // every request is a distinct user at a distinct address; the throttle is not what is measured
-          COUPONS_THROTTLE_USER_FAILURES: "1000000",
-          COUPONS_THROTTLE_IP_FAILURES: "1000000",
-          COUPONS_API_KEYS: JSON.stringify([{ id: "bench", sha256: hashKey(KEY), scopes: ["redeem", "read"] }]),
-          // the admission settings under test, when given (COUPONS_ADMISSION_PER_CAMPAIGN=0: admission off)
-          ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith("COUPONS_ADMISSION_"))),
-        },
+    const { port } = await startApi({
+      databaseUrl: db.url,
+      key: KEY,
+      scopes: ["redeem", "read"],
+      nodeArgs: process.env.BENCH_API_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_API_PROF}`] : [],
+      onSpawn: (child) => {
+        api = child;
       },
-    );
-    const base = `http://127.0.0.1:${port}`;
-    await waitFor(`${base}/readyz`, api);
+      env: {
+        ...(POOL_SIZE === null ? {} : { COUPONS_DB_POOL_SIZE: String(POOL_SIZE) }),
+        // every request is a distinct user at a distinct address; the throttle is not what is measured
+        COUPONS_THROTTLE_USER_FAILURES: "1000000",
+        COUPONS_THROTTLE_IP_FAILURES: "1000000",
+        // the admission settings under test, when given (COUPONS_ADMISSION_PER_CAMPAIGN=0: admission off)
+        ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith("COUPONS_ADMISSION_")) as [string, string][]),
+      },
+    });
 
     let n = 0;
     /** The i-th request's body: a distinct user at a distinct address. */
@@ -318,18 +302,6 @@ function count(outcomes: Outcome[]): string {
     by.set(k, (by.get(k) ?? 0) + 1);
   }
   return [...by].map(([k, v]) => `${v}x ${k}`).join(", ");
-}
-
-async function waitFor(url: string, child: ChildProcess): Promise<void> {
-  const until = Date.now() + 60_000;
-  while (Date.now() < until) {
-    if (child.exitCode !== null) throw new Error(`the API exited with ${child.exitCode}`);
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${url} did not come up in 60 s`);
 }
 
 await main();
