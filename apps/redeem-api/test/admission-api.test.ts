@@ -38,7 +38,7 @@ async function seedWithPrefix(store: CouponStore, campaignId: string, prefix: st
 }
 
 /** Resolves after `n` events `name` of lane `lane`. */
-function events(admission: Admission | FairIntake, name: "admitted" | "waiting", lane: string, n: number): Promise<void> {
+function events(admission: Admission | FairIntake, name: "admitted" | "queued" | "waiting", lane: string, n: number): Promise<void> {
   return new Promise((resolve) => {
     let seen = 0;
     const on = (l: string) => {
@@ -80,7 +80,7 @@ describePostgres("redeem API on PostgreSQL: admission per campaign", function ()
   it("When campaign A's calls are held in the database beyond its bound, then B's redemption and validation are answered at once, A's overflow is 503 with Retry-After and executes nothing, and A's queued calls then succeed", async () => {
     const api = await ApiClient.connect((running as RunningServer).url);
     const admission = (running as RunningServer).built.deps.admission;
-    const a = await seedWithPrefix(store, "ADM-A", "ADMA-", 8);
+    const a = await seedWithPrefix(store, "ADM-A", "ADMA-", 10);
     const b = await seedWithPrefix(store, "ADM-B", "ADMB-", 2);
     // the first may join a load that began before the seeding; the second begins after it
     await admission.index.refresh();
@@ -95,26 +95,30 @@ describePostgres("redeem API on PostgreSQL: admission per campaign", function ()
     let queuedCalls: Promise<{ status: number; text: string }>[] = [];
     try {
       await blocker.query("BEGIN");
-      await blocker.query("SELECT 1 FROM Coupons WHERE CouponCode = ANY($1) FOR UPDATE", [a.slice(0, 5)]);
+      await blocker.query("SELECT 1 FROM Coupons WHERE CouponCode = ANY($1) FOR UPDATE", [a.slice(0, 7)]);
       // two calls take A's two turns and wait on the locks in the database
       const admitted = events(admission, "admitted", "campaign:ADM-A", 2);
       heldCalls = [redeem(a[0] as string, "held-0"), redeem(a[1] as string, "held-1")];
       await admitted;
-      // three more fill A's queue in the intake (their coupons are locked too; they are not started,
-      // hold no connection, and admission's own queue stays empty)
-      const queued = events(admission.intake, "waiting", "campaign:ADM-A", 3);
-      queuedCalls = [2, 3, 4].map((i) => redeem(a[i] as string, `queued-${i}`));
+      // five more: two start (the intake lets twice the turns be in progress) and wait in admission's
+      // queue, three fill A's queue in the intake, unstarted (their coupons are locked too; none of the
+      // five holds a connection)
+      const queued = Promise.all([
+        events(admission, "queued", "campaign:ADM-A", 2),
+        events(admission.intake, "waiting", "campaign:ADM-A", 5),
+      ]);
+      queuedCalls = [2, 3, 4, 5, 6].map((i) => redeem(a[i] as string, `queued-${i}`));
       await queued;
-      expect(admission.intake.load("campaign:ADM-A")).to.deep.equal({ waiting: 3, inProgress: 2 });
-      expect(admission.load("campaign:ADM-A")).to.deep.equal({ running: 2, waiting: 0 });
+      expect(admission.load("campaign:ADM-A")).to.deep.equal({ running: 2, waiting: 2 });
+      expect(admission.intake.load("campaign:ADM-A")).to.deep.equal({ waiting: 3, inProgress: 4 });
 
       // one more of A, a redemption and a validation: refused at once, nothing executed
-      const over = await redeem(a[5] as string, "over");
+      const over = await redeem(a[7] as string, "over");
       expect(over.status, over.text).to.equal(503);
       expect(over.body.code).to.equal("UNAVAILABLE");
       expect(over.body.detail).to.match(/this campaign's queue is busy \(3 calls wait already\); nothing was executed/);
       expect(Number(over.headers.get("retry-after"))).to.be.greaterThan(0);
-      const overValidation = await api.post("/v1/validations", { code: a[6], userId: "over" }, KEYS.shop);
+      const overValidation = await api.post("/v1/validations", { code: a[8], userId: "over" }, KEYS.shop);
       expect(overValidation.status, overValidation.text).to.equal(503);
       expect(Number(overValidation.headers.get("retry-after"))).to.be.greaterThan(0);
 
@@ -125,7 +129,7 @@ describePostgres("redeem API on PostgreSQL: admission per campaign", function ()
       const validB = await api.post("/v1/validations", { code: b[1], userId: "b-user-2" }, KEYS.shop);
       expect(validB.status, validB.text).to.equal(200);
       expect(validB.body.valid).to.equal(true);
-      expect(admission.intake.load("campaign:ADM-A")).to.deep.equal({ waiting: 3, inProgress: 2 });
+      expect(admission.intake.load("campaign:ADM-A")).to.deep.equal({ waiting: 3, inProgress: 4 });
     } finally {
       await blocker.query("ROLLBACK").catch(() => {});
       await blocker.end();
@@ -134,14 +138,14 @@ describePostgres("redeem API on PostgreSQL: admission per campaign", function ()
     expect(
       done.map((r) => r.status),
       done.map((r) => r.text).join("\n"),
-    ).to.deep.equal([200, 200, 200, 200, 200]);
+    ).to.deep.equal([200, 200, 200, 200, 200, 200, 200]);
     expect(admission.load("campaign:ADM-A")).to.deep.equal({ running: 0, waiting: 0 });
     expect(admission.intake.load("campaign:ADM-A")).to.deep.equal({ waiting: 0, inProgress: 0 });
     // the refused one executed nothing: its coupon is still there, and no attempt of "over" was recorded
-    expect((await store.getCouponDetails(a[5] as string))?.isRedeemed).to.equal(false);
+    expect((await store.getCouponDetails(a[7] as string))?.isRedeemed).to.equal(false);
     const history = await store.listUserRedemptions("over", { includeAttempts: true });
     expect(history).to.deep.equal([]);
-    const later = await redeem(a[5] as string, "later");
+    const later = await redeem(a[7] as string, "later");
     expect(later.status, later.text).to.equal(200);
   });
 });
