@@ -4,8 +4,8 @@
 // before anything else ran, and then waited in admission: another campaign's request, or the
 // database's answer to one, waited behind all of that work. With it, a hot request (a redemption, a
 // validation, a lookup) costs only its parse on arrival (headers and JSON body); the rest of its work
-// waits in its code's lane (the lanes of admission.ts). A lane has at most twice as many requests in
-// progress (started, not yet answered) as admission lets call the database at once, so a burst is
+// waits in its code's lane (the lanes of admission.ts). A lane has at most one more request in
+// progress (started, not yet answered) than admission lets call the database at once, so a burst is
 // worked through as its calls return, not all at once; each turn of the drain starts one request of
 // every lane with room before any lane's second, and yields to the event loop once its slice is spent.
 // A request whose client went away while it waited is dropped unstarted; one that waited longer than
