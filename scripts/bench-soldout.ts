@@ -11,6 +11,8 @@
 // CPU profile there. The bursts come from a worker thread (bench-burst-worker.ts); every request,
 // OTHER's too, goes through the lean keep-alive client of bench-load.ts, not fetch (which cost this
 // 2-core machine, shared by the benchmark, the API and PostgreSQL, as much CPU per request as the API).
+//   0. warm-up: a burst on a campaign of its own (WARM) beside OTHER's stream, so the pool's
+//      connections are open and their procedures compiled before anything is timed.
 //   1. "alone": redemptions of another campaign (OTHER, no cap), 2 in flight, for their p99 alone.
 //   2. burst 1: `burst` redemptions of distinct coupons by distinct users of SOLD (cap `cap`), all
 //      sent at once, while OTHER keeps redeeming (its p99 "during").

@@ -31,7 +31,7 @@ const READY_PER_LANE = 1;
  */
 export class Admission extends EventEmitter {
   readonly index: PrefixIndex;
-  /** The fair intake in front of it (intake.ts): the same lanes, as many in progress as turns here. */
+  /** The fair intake in front of it (intake.ts): the same lanes, one more in progress than turns here. */
   readonly intake: FairIntake;
   readonly #config: AdmissionConfig;
   readonly #campaigns: KeyedLimit;
