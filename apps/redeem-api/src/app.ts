@@ -113,7 +113,8 @@ export function createApp(options: {
   // fair intake (intake.ts): the hot operations' bodies are read first, the rest of their work waits
   // in their campaign's lane
   const json = express.json({ limit: config.bodyLimitBytes, strict: true, type: ["application/json", "application/*+json"] });
-  app.use(fairIntake(deps.admission, json));
+  const auth = createAuthenticator(config);
+  app.use(fairIntake(deps.admission, json, auth));
   app.use(
     pinoHttp({
       logger,
@@ -154,7 +155,6 @@ export function createApp(options: {
   });
 
   const operations: Operation[] = [];
-  const auth = createAuthenticator(config);
   const register: Register = (op, handler) => {
     operations.push(op);
     const handlers: RequestHandler[] = op.access === "public" ? [] : [requireScope(auth, ...op.access)];

@@ -62,7 +62,10 @@ function howTo(auth: Authenticator): string {
   return `send ${ways.join(", or ")}`;
 }
 
-async function authenticate(auth: Authenticator, req: Request): Promise<Caller> {
+/** What a request presents, checked as far as it can be without waiting: a known API key's caller,
+ *  or a bearer token still to verify. Throws the 401 of credentials that are missing, doubled,
+ *  malformed or an unknown key. */
+export function presentedCredential(auth: Authenticator, req: Request): { caller: Caller } | { bearer: string } {
   const presented = req.get(API_KEY_HEADER);
   const authorization = req.get("authorization");
   if (presented !== undefined && authorization !== undefined) {
@@ -72,37 +75,45 @@ async function authenticate(auth: Authenticator, req: Request): Promise<Caller> 
     const bearer = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(authorization);
     if (!auth.entra) throw unauthenticated(auth, "Bearer tokens are not accepted", howTo(auth));
     if (!bearer?.[1]) throw unauthenticated(auth, "The Authorization header is not a bearer token", howTo(auth), "invalid_request");
-    let token: Awaited<ReturnType<EntraVerifier["verify"]>>;
-    try {
-      token = await auth.entra.verify(bearer[1]);
-    } catch (err) {
-      if (!(err instanceof TokenRefused)) throw err;
-      if (err.unavailable) {
-        throw new HttpProblem(
-          503,
-          "UNAVAILABLE",
-          "The token cannot be checked now",
-          `${err.message}; retry later`,
-          {},
-          { "Retry-After": "5" },
-        );
-      }
-      throw unauthenticated(auth, "The access token is not valid", err.message, "invalid_token");
-    }
-    const keyId = `entra:${token.appId}`;
-    return { keyId, principal: keyId, scopes: token.scopes };
+    return { bearer: bearer[1] };
   }
   if (presented === undefined) throw unauthenticated(auth, "Credentials are required", howTo(auth));
   if (auth.keys.length === 0) throw unauthenticated(auth, "API keys are not accepted", howTo(auth));
   const key = findKey(auth.keys, presented);
   if (!key) throw unauthenticated(auth, "The API key is not valid", howTo(auth));
-  return { keyId: key.id, principal: `apikey:${key.id}`, scopes: key.scopes };
+  return { caller: { keyId: key.id, principal: `apikey:${key.id}`, scopes: key.scopes } };
+}
+
+async function authenticate(auth: Authenticator, req: Request, res: Response): Promise<Caller> {
+  // the fair intake may have checked it already (intake.ts)
+  const credential = (res.locals.credential as ReturnType<typeof presentedCredential> | undefined) ?? presentedCredential(auth, req);
+  if ("caller" in credential) return credential.caller;
+  if (!auth.entra) throw unauthenticated(auth, "Bearer tokens are not accepted", howTo(auth));
+  let token: Awaited<ReturnType<EntraVerifier["verify"]>>;
+  try {
+    token = await auth.entra.verify(credential.bearer);
+  } catch (err) {
+    if (!(err instanceof TokenRefused)) throw err;
+    if (err.unavailable) {
+      throw new HttpProblem(
+        503,
+        "UNAVAILABLE",
+        "The token cannot be checked now",
+        `${err.message}; retry later`,
+        {},
+        { "Retry-After": "5" },
+      );
+    }
+    throw unauthenticated(auth, "The access token is not valid", err.message, "invalid_token");
+  }
+  const keyId = `entra:${token.appId}`;
+  return { keyId, principal: keyId, scopes: token.scopes };
 }
 
 /** Middleware: valid credentials with one of the scopes; 401 without (valid) credentials, 403 without the scope. */
 export function requireScope(auth: Authenticator, ...anyOf: Scope[]): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
-    authenticate(auth, req).then((caller) => {
+    authenticate(auth, req, res).then((caller) => {
       res.locals.caller = caller;
       if (anyOf.length > 0 && !anyOf.some((s) => caller.scopes.has(s))) {
         const what = caller.principal.startsWith("entra:") ? "The token's app roles do not grant" : "The API key lacks";

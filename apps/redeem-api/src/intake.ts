@@ -13,6 +13,7 @@
 // the order. Admission off (COUPONS_ADMISSION_PER_CAMPAIGN=0) turns this off too.
 import { EventEmitter } from "node:events";
 import type { RequestHandler } from "express";
+import { type Authenticator, presentedCredential } from "./auth.ts";
 import { HttpProblem } from "./problems.ts";
 import { UNKNOWN_LANE } from "./prefix-index.ts";
 
@@ -159,13 +160,17 @@ const HOT_POSTS = new Set(["/v1/redemptions", "/v1/validations"]);
 /**
  * The first middleware: redemptions and validations have their body read (by `json`, the app's own
  * body parser: it does nothing the second time) and, like lookups, wait in their code's lane; every
- * other request passes at once. What the intake refuses (a full lane, a wait past
+ * other request passes at once, as does one whose credentials are refused without waiting (missing,
+ * malformed, an unknown API key): it is answered 401 at once and never takes a place in a lane, so
+ * callers without a key cannot fill a campaign's queue. The credential checked here is kept in
+ * `res.locals.credential` for authentication not to check it twice. What the intake refuses (a full lane, a wait past
  * maxWaitMs) and a body the parser refuses are kept in `res.locals.earlyProblem` for the app to
  * raise after the request's log and headers are set up, as every other answer.
  */
 export function fairIntake(
   admission: { readonly enabled: boolean; readonly intake: FairIntake; readonly index: { laneOf(code: string): string } },
   json: RequestHandler,
+  auth: Authenticator,
 ): RequestHandler {
   const { intake } = admission;
   return (req, res, next) => {
@@ -180,6 +185,12 @@ export function fairIntake(
       return;
     }
     const queue = (code: unknown) => {
+      try {
+        res.locals.credential = presentedCredential(auth, req);
+      } catch {
+        next(); // authentication answers it 401
+        return;
+      }
       const lane = typeof code === "string" && code.length <= 200 ? admission.index.laneOf(code) : UNKNOWN_LANE;
       try {
         intake.enqueue(lane, {

@@ -2,7 +2,8 @@
 // src/intake.ts): campaign A's calls are held in the database (a transaction of the test locks their
 // coupons), so A's lane is full and its queue too (the requests beyond A's turns wait in the intake,
 // unstarted); then a redemption and a validation of campaign B are answered while A's calls are still
-// held, and one more call of A is refused 503 with Retry-After having executed nothing. Driven by the
+// held, one more call of A is refused 503 with Retry-After having executed nothing, and calls with a
+// wrong key or none are refused 401 without taking a place in A's queue. Driven by the
 // admission's own events and counters; nothing is timed.
 import type { CouponStore } from "@coupons/db";
 import { expect } from "chai";
@@ -121,6 +122,13 @@ describePostgres("redeem API on PostgreSQL: admission per campaign", function ()
       const overValidation = await api.post("/v1/validations", { code: a[8], userId: "over" }, KEYS.shop);
       expect(overValidation.status, overValidation.text).to.equal(503);
       expect(Number(overValidation.headers.get("retry-after"))).to.be.greaterThan(0);
+
+      // callers whose credentials are refused without waiting take no place in A's queue: 401 at once
+      const badKey = await api.post("/v1/redemptions", { code: a[9], userId: "intruder" }, "cpn_not-a-key");
+      expect(badKey.status, badKey.text).to.equal(401);
+      const noKey = await api.post("/v1/redemptions", { code: a[9], userId: "intruder" }, null);
+      expect(noKey.status, noKey.text).to.equal(401);
+      expect(admission.intake.load("campaign:ADM-A")).to.deep.equal({ waiting: 3, inProgress: 3 });
 
       // B is not behind A: answered while A's calls are still held and queued
       const onB = await redeem(b[0] as string, "b-user");
