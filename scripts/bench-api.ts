@@ -18,6 +18,7 @@ import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import express from "express";
 import { freePort } from "../packages/db/test/urls.ts";
+import { seedCampaign } from "../apps/redeem-api/test/helpers.ts";
 import { startApi } from "./bench-api-process.ts";
 
 const CONNECTIONS = 32;
@@ -98,19 +99,8 @@ async function main(): Promise<void> {
     const seed = async (campaignIds: string[], perCampaign: number, prefix: string, cap: number | null): Promise<string[]> => {
       const codes: string[] = [];
       for (const campaignId of campaignIds) {
-        await store.createCampaign({
-          campaignId,
-          name: campaignId,
-          startDate: new Date(Date.now() - 86_400_000),
-          endDate: new Date(Date.now() + 86_400_000),
-          discountPercentage: 10,
-          maxTotalRedemptions: cap,
-        });
-        const req = await store.createGenerationRequest({ campaignId, requestedAmount: perCampaign });
-        const claim = await store.claimGenerationRequest(req.requestId, "bench");
         const mine = Array.from({ length: perCampaign }, (_, i) => `${prefix}${campaignId}-${i}`.toUpperCase());
-        for (let i = 0; i < mine.length; i += 10_000) await store.bulkInsertCoupons(req.requestId, mine.slice(i, i + 10_000));
-        await claim.release();
+        await seedCampaign(store, { campaignId, codes: mine, maxTotalRedemptions: cap });
         codes.push(...mine);
       }
       return codes;

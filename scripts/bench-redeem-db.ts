@@ -7,6 +7,7 @@
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { type CouponStore, openStore } from "@coupons/db";
+import { seedCampaign } from "../apps/redeem-api/test/helpers.ts";
 
 const { values } = parseArgs({ options: { seconds: { type: "string", default: "10" }, clients: { type: "string", default: "32" } } });
 const seconds = Number(values.seconds);
@@ -17,24 +18,12 @@ const PER_SCENARIO = 200_000; // more than 32 clients redeem in 10 s here
 
 async function seed(store: CouponStore, campaigns: number, prefix: string): Promise<string[]> {
   const per = Math.ceil(PER_SCENARIO / campaigns);
-  const all: string[] = [];
+  let all: string[] = [];
   for (let c = 0; c < campaigns; c++) {
     const campaignId = `${prefix}-${c}`;
-    await store.createCampaign({
-      campaignId,
-      name: campaignId,
-      startDate: new Date(Date.now() - 864e5),
-      endDate: new Date(Date.now() + 864e5),
-      discountPercentage: 10,
-    });
-    const req = await store.createGenerationRequest({ campaignId, requestedAmount: per });
-    const claim = await store.claimGenerationRequest(req.requestId, "bench");
-    for (let i = 0; i < per; i += 10_000) {
-      const codes = Array.from({ length: Math.min(10_000, per - i) }, (_, k) => `${prefix}${c}Z${i + k}`.toUpperCase());
-      await store.bulkInsertCoupons(req.requestId, codes);
-      all.push(...codes);
-    }
-    await claim.release();
+    const codes = Array.from({ length: per }, (_, k) => `${prefix}${c}Z${k}`.toUpperCase());
+    await seedCampaign(store, { campaignId, codes });
+    all = all.concat(codes);
   }
   // interleave so that consecutive redemptions hit different campaigns
   return campaigns === 1

@@ -31,6 +31,7 @@ import { once } from "node:events";
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { Worker } from "node:worker_threads";
+import { seedCampaign } from "../apps/redeem-api/test/helpers.ts";
 import { startApi } from "./bench-api-process.ts";
 import { RawConnection, cpuSeconds, postRequest } from "./bench-load.ts";
 
@@ -74,21 +75,10 @@ async function main(): Promise<void> {
       .finally(() => process.exit(3));
   }, DEADLINE_MS);
   try {
+    // a prefix per campaign, as generated codes have: the API's admission tells campaigns apart by it
     const seed = async (campaignId: string, count: number, cap: number | null): Promise<string[]> => {
-      await store.createCampaign({
-        campaignId,
-        name: campaignId,
-        startDate: new Date(Date.now() - 86_400_000),
-        endDate: new Date(Date.now() + 86_400_000),
-        discountPercentage: 10,
-        maxTotalRedemptions: cap,
-      });
-      // a prefix per campaign, as generated codes have: the API's admission tells campaigns apart by it
-      const req = await store.createGenerationRequest({ campaignId, requestedAmount: count, prefix: `${campaignId}-` });
-      const claim = await store.claimGenerationRequest(req.requestId, "bench");
       const codes = Array.from({ length: count }, (_, i) => `${campaignId}-${i}`);
-      for (let i = 0; i < codes.length; i += 10_000) await store.bulkInsertCoupons(req.requestId, codes.slice(i, i + 10_000));
-      await claim.release();
+      await seedCampaign(store, { campaignId, codes, prefix: `${campaignId}-`, maxTotalRedemptions: cap });
       return codes;
     };
     const sold = await seed("SOLD", BURST * (1 + ROUNDS), CAP);

@@ -13,28 +13,12 @@ import { type TestDatabase, createPostgresDatabase, describePostgres } from "../
 import type { Admission } from "../src/admission.ts";
 import type { FairIntake } from "../src/intake.ts";
 import { type RunningServer, startServer, stopServer } from "../src/server.ts";
-import { ApiClient, KEYS, testConfig } from "./helpers.ts";
-
-const DAY = 86_400_000;
+import { ApiClient, KEYS, seedCampaign, testConfig } from "./helpers.ts";
 
 /** A campaign whose codes come from a generation request with a prefix, as generated codes do. */
 async function seedWithPrefix(store: CouponStore, campaignId: string, prefix: string, count: number): Promise<string[]> {
-  await store.createCampaign({
-    campaignId,
-    name: campaignId,
-    startDate: new Date(Date.now() - DAY),
-    endDate: new Date(Date.now() + DAY),
-    discountPercentage: 10,
-  });
-  const req = await store.createGenerationRequest({ campaignId, requestedAmount: count, prefix });
-  const claim = await store.claimGenerationRequest(req.requestId, "test-seeder");
   const codes = Array.from({ length: count }, (_, i) => `${prefix}${i}X`);
-  try {
-    await store.bulkInsertCoupons(req.requestId, codes);
-    await store.updateGenerationRequest(req.requestId, "Generated");
-  } finally {
-    await claim.release();
-  }
+  await seedCampaign(store, { campaignId, codes, prefix });
   return codes;
 }
 

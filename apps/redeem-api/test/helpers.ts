@@ -56,6 +56,8 @@ export async function seedCampaign(
     maxTotalRedemptions?: number | null;
     expirationDate?: Date | null;
     discountPercentage?: number;
+    /** The generation request's code prefix, as generated codes have (the API's admission reads it). */
+    prefix?: string;
   },
 ): Promise<string> {
   const campaignId = opts.campaignId ?? unique("camp");
@@ -69,12 +71,23 @@ export async function seedCampaign(
     maxTotalRedemptions: opts.maxTotalRedemptions ?? null,
     isActive: opts.isActive ?? true,
   });
-  if (opts.codes.length > 0) await addCoupons(store, campaignId, opts.codes, opts.expirationDate ?? null);
+  if (opts.codes.length > 0) await addCoupons(store, campaignId, opts.codes, opts.expirationDate ?? null, opts.prefix);
   return campaignId;
 }
 
-export async function addCoupons(store: CouponStore, campaignId: string, codes: string[], expirationDate: Date | null = null) {
-  const req = await store.createGenerationRequest({ campaignId, requestedAmount: codes.length, expirationDate });
+export async function addCoupons(
+  store: CouponStore,
+  campaignId: string,
+  codes: string[],
+  expirationDate: Date | null = null,
+  prefix?: string,
+) {
+  const req = await store.createGenerationRequest({
+    campaignId,
+    requestedAmount: codes.length,
+    expirationDate,
+    ...(prefix === undefined ? {} : { prefix }),
+  });
   const claim = await store.claimGenerationRequest(req.requestId, "test-seeder");
   try {
     for (let i = 0; i < codes.length; i += 5000) {
